@@ -1,0 +1,66 @@
+// Layer rules of DESIGN.md, enforced here (not by hope):
+//   core imports neither electron nor renderer; shared imports nothing of ours;
+//   renderer imports only shared and itself; features do not import each other.
+import tseslint from 'typescript-eslint';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
+
+export const FEATURES = ['cases', 'labelling', 'review', 'training', 'models', 'diagnostics', 'evaluation'];
+
+const featureZones = FEATURES.map((f) => ({
+  target: `./renderer/src/features/${f}`,
+  from: './renderer/src/features',
+  except: [`./${f}`],
+  message: 'Features do not import each other: move shared code to renderer/src/ui or shared/.',
+}));
+
+export const layerZones = [
+  { target: './main/core', from: './main/electron', message: 'core never imports the Electron shell.' },
+  { target: './main/core', from: './main/server', message: 'core knows no transport.' },
+  { target: './main/core', from: './main/app', message: 'core is called by app, never the reverse.' },
+  { target: './main/core', from: './renderer', message: 'core never imports the renderer.' },
+  { target: './shared', from: './main', message: 'shared/ imports nothing of ours.' },
+  { target: './shared', from: './renderer', message: 'shared/ imports nothing of ours.' },
+  { target: './renderer', from: './main', message: 'renderer imports only shared/ and itself.' },
+  ...featureZones,
+];
+
+export default tseslint.config(
+  {
+    ignores: ['node_modules/**', 'out/**', 'dist/**', 'release/**', 'coverage/**', 'tests/e2e/artifacts/**', '**/*.vue', 'renderer/dist/**', 'tests/fixtures/lint/**', '.tmp/**'],
+  },
+  ...tseslint.configs.recommended,
+  {
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.mts', '.js', '.mjs', '.vue', '.json'] })],
+    },
+    rules: {
+      'import-x/no-restricted-paths': ['error', { zones: layerZones }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['main/core/**/*.ts', 'shared/**/*.ts', 'renderer/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'Only main/electron may import electron.' }] }],
+    },
+  },
+  {
+    files: ['shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'electron', message: 'shared/ imports nothing platform-specific.' }],
+        patterns: [{ group: ['node:*', 'fs', 'path', 'child_process'], message: 'shared/ runs in the renderer too: no Node built-ins.' }],
+      }],
+    },
+  },
+  {
+    files: ['renderer/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'electron', message: 'The renderer talks to main only through the ApiClient.' }],
+        patterns: [{ group: ['node:*', 'fs', 'child_process'], message: 'The renderer is sandboxed: no Node built-ins.' }],
+      }],
+    },
+  },
+);

@@ -1,0 +1,90 @@
+// Error codes shared by core, the transports and the renderer. Errors cross every boundary as
+// data ({ code, message, details }) and are rebuilt as SegloopError on the other side.
+export const ERROR_CODES = [
+  // input files
+  'FILE_NOT_FOUND',
+  'FILE_EMPTY',
+  'NOT_NIFTI',
+  'NIFTI_TRUNCATED',
+  'NIFTI_UNSUPPORTED',
+  'NIFTI_4D_VOLUME_REQUIRED',
+  'DICOM_INVALID',
+  'DICOM_MIXED_SERIES',
+  'DICOM_UNSUPPORTED',
+  'IMAGE_HAS_NAN',
+  'LABEL_GEOMETRY_MISMATCH',
+  'LABEL_OUT_OF_SCHEMA',
+  'LABEL_NOT_INTEGER',
+  // project
+  'PROJECT_NOT_FOUND',
+  'PROJECT_EXISTS',
+  'PROJECT_NEWER_THAN_APP',
+  'PATH_OUTSIDE_PROJECT',
+  'IMAGE_NOT_FOUND',
+  'LABEL_VERSION_NOT_FOUND',
+  'MODEL_NOT_FOUND',
+  'PATIENT_NOT_FOUND',
+  'SPLIT_LEAKAGE',
+  'DISK_FULL',
+  'CHECKSUM_MISMATCH',
+  // transport
+  'VALIDATION_FAILED',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'JOB_NOT_FOUND',
+  'JOB_CANCELLED',
+  'JOB_FAILED',
+  'BUSY',
+  // ml
+  'BACKEND_UNAVAILABLE',
+  'TRAINING_FAILED',
+  'NO_TRAINING_DATA',
+  'INVALID_ARGUMENT',
+  'INTERNAL_ERROR',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorData {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+export class SegloopError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'SegloopError';
+    this.code = code;
+    this.details = details ?? null;
+  }
+
+  toData(): ErrorData {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+
+  static fromData(data: ErrorData): SegloopError {
+    return new SegloopError(data.code, data.message, data.details);
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/** Normalise anything thrown into error data that can cross a transport. */
+export function toErrorData(err: unknown): ErrorData {
+  if (err instanceof SegloopError) return err.toData();
+  const e = err as { code?: unknown; message?: unknown };
+  if (e && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) {
+    return { code: 'DISK_FULL', message: 'The disk is full: free some space and try again. Nothing was saved.' };
+  }
+  if (e && e.code === 'ENOENT') {
+    return { code: 'FILE_NOT_FOUND', message: typeof e.message === 'string' ? e.message : 'File not found' };
+  }
+  return { code: 'INTERNAL_ERROR', message: typeof e?.message === 'string' ? e.message : String(err) };
+}

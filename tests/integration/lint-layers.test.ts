@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ESLint } from 'eslint';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+// Each fixture is linted as if it lived at the given path in the tree, so the
+// layer rules of eslint.config.js are exercised exactly as they are on real code.
+const root = path.resolve(__dirname, '../..');
+const fixture = (name: string): string => readFileSync(path.join(root, 'tests/fixtures/lint', name), 'utf8');
+
+async function lintAs(code: string, virtualPath: string): Promise<string[]> {
+  const eslint = new ESLint({ cwd: root });
+  const [result] = await eslint.lintText(code, { filePath: path.join(root, virtualPath) });
+  return result.messages.map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+describe('layer rules', () => {
+  it('rejects core importing the Electron shell', async () => {
+    const msgs = await lintAs(fixture('core-imports-electron-shell.ts'), 'main/core/project/leak.ts');
+    expect(msgs.some((m) => m.startsWith('import-x/no-restricted-paths'))).toBe(true);
+  });
+
+  it('rejects core importing electron', async () => {
+    const msgs = await lintAs(fixture('core-imports-electron.ts'), 'main/core/ml/leak.ts');
+    expect(msgs.some((m) => m.startsWith('no-restricted-imports'))).toBe(true);
+  });
+
+  it('rejects shared importing main', async () => {
+    const msgs = await lintAs(fixture('shared-imports-main.ts'), 'shared/leak.ts');
+    expect(msgs.some((m) => m.startsWith('import-x/no-restricted-paths'))).toBe(true);
+  });
+
+  it('rejects a feature importing another feature', async () => {
+    const msgs = await lintAs(fixture('feature-imports-feature.ts'), 'renderer/src/features/labelling/leak.ts');
+    expect(msgs.some((m) => m.startsWith('import-x/no-restricted-paths'))).toBe(true);
+  });
+
+  it('accepts a core module that respects the layers', async () => {
+    const msgs = await lintAs(fixture('core-allowed.ts'), 'main/core/imaging/ok.ts');
+    expect(msgs).toEqual([]);
+  });
+});
