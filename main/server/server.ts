@@ -1,0 +1,271 @@
+// Headless transport: HTTP + WebSocket on loopback only, token-protected, dispatching to the
+// same handlers as Electron IPC. Routes:
+//   POST /api/<operation>          JSON body = input        -> result envelope (JSON)
+//   GET  /api/files/<image|label>/<id>                       -> the NIfTI bytes, streamed
+//   GET  /ws                        WebSocket                -> pushed events (job progress)
+//   GET  /*                         the built renderer (static files)
+import { createReadStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { SegloopError, toErrorData, type ErrorCode, type ErrorData } from '../../shared/errors';
+import { dispatch, parseFileRequest, type AppApi } from '../app/dispatch';
+import { checkRequest, newToken, TOKEN_COOKIE } from './guard';
+
+export interface ServeOptions {
+  api: AppApi;
+  /** Only loopback addresses are accepted. */
+  host?: string;
+  /** 0 = any free port. */
+  port?: number;
+  token?: string;
+  /** The renderer's build output (index.html + assets); null serves no UI. */
+  staticDir?: string | null;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  /** The URL to open in a browser: carries the token once, then a cookie takes over. */
+  openUrl: string;
+  token: string;
+  port: number;
+  host: string;
+  close(): Promise<void>;
+}
+
+const ALLOWED_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json',
+};
+
+export function statusOf(code: ErrorCode): number {
+  switch (code) {
+    case 'UNAUTHORIZED':
+      return 401;
+    case 'FORBIDDEN':
+    case 'PATH_OUTSIDE_PROJECT':
+      return 403;
+    case 'VALIDATION_FAILED':
+    case 'INVALID_ARGUMENT':
+      return 400;
+    case 'NOT_FOUND':
+    case 'FILE_NOT_FOUND':
+    case 'IMAGE_NOT_FOUND':
+    case 'LABEL_VERSION_NOT_FOUND':
+    case 'PATIENT_NOT_FOUND':
+    case 'MODEL_NOT_FOUND':
+    case 'JOB_NOT_FOUND':
+      return 404;
+    case 'BUSY':
+      return 409;
+    case 'DISK_FULL':
+      return 507;
+    case 'INTERNAL_ERROR':
+      return 500;
+    default:
+      return 422;
+  }
+}
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!ALLOWED_HOSTS.has(host)) {
+    throw new SegloopError('INVALID_ARGUMENT', `--host ${host} is not allowed: the server only listens on this machine (127.0.0.1).`, { host });
+  }
+  const token = opts.token ?? newToken();
+  const maxBody = opts.maxBodyBytes ?? 96 * 1024 * 1024;
+  const staticRoot = opts.staticDir ? path.resolve(opts.staticDir) : null;
+  let port = opts.port ?? 0;
+
+  const sendError = (res: ServerResponse, err: ErrorData, status = statusOf(err.code)): void => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = JSON.stringify({ ok: false, error: err });
+    res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const guard = checkRequest(req, port, token);
+    if (!guard.ok) {
+      sendError(res, { code: guard.code, message: guard.message }, guard.status);
+      req.resume();
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const p = url.pathname;
+    if (p.startsWith('/api/files/')) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, { code: 'NOT_FOUND', message: 'Files are read with GET.' }, 405);
+      const [kind, id, ...rest] = p.slice('/api/files/'.length).split('/').map(safeDecode);
+      if (rest.length > 0) throw new SegloopError('NOT_FOUND', 'No such file route.');
+      const file = await opts.api.resolveFile(parseFileRequest({ kind, id }));
+      res.writeHead(200, {
+        ...baseHeaders(),
+        // A .nii.gz is served as opaque bytes WITHOUT Content-Encoding: gzip, or the browser would
+        // inflate it and the NIfTI reader would get something other than the file on disk.
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': file.size,
+        'Content-Disposition': `attachment; filename="${file.name.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+      });
+      if (req.method === 'HEAD') return void res.end();
+      await new Promise<void>((resolve, reject) => {
+        const stream = createReadStream(file.absPath);
+        stream.on('error', reject);
+        res.on('close', resolve);
+        stream.pipe(res);
+      });
+      return;
+    }
+    if (p.startsWith('/api/')) {
+      if (req.method !== 'POST') return sendError(res, { code: 'NOT_FOUND', message: 'Operations are called with POST.' }, 405);
+      const ctype = String(req.headers['content-type'] ?? '');
+      if (!/^application\/json\b/i.test(ctype)) {
+        throw new SegloopError('VALIDATION_FAILED', 'Operations take a JSON body (Content-Type: application/json).');
+      }
+      const raw = await readBody(req, maxBody);
+      let input: unknown;
+      try {
+        input = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new SegloopError('VALIDATION_FAILED', 'The request body is not valid JSON.');
+      }
+      const result = await dispatch(opts.api.handlers, safeDecode(p.slice('/api/'.length)), input);
+      const body = JSON.stringify(result);
+      const status = result.ok ? 200 : statusOf(result.error.code);
+      res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, { code: 'NOT_FOUND', message: 'Not found.' }, 405);
+    await serveStatic(req, res, url, guard.viaQuery);
+  };
+
+  const serveStatic = async (req: IncomingMessage, res: ServerResponse, url: URL, setCookie: boolean): Promise<void> => {
+    if (!staticRoot) throw new SegloopError('NOT_FOUND', 'This server was started without the user interface (run `npm run build` first).');
+    const rel = url.pathname === '/' ? 'index.html' : safeDecode(url.pathname).replace(/^\/+/, '');
+    const abs = path.resolve(staticRoot, rel);
+    if (rel.includes('\0') || (abs !== staticRoot && !abs.startsWith(staticRoot + path.sep))) {
+      throw new SegloopError('NOT_FOUND', 'Not found.');
+    }
+    const stat = await fsp.stat(abs).catch(() => null);
+    if (!stat || !stat.isFile()) throw new SegloopError('NOT_FOUND', `Not found: ${url.pathname}`);
+    const ext = path.extname(abs).toLowerCase();
+    const headers: Record<string, string | number> = {
+      ...baseHeaders(),
+      'Content-Type': MIME[ext] ?? 'application/octet-stream',
+      'Content-Length': stat.size,
+      'Cache-Control': ext === '.html' ? 'no-store' : 'private, max-age=3600',
+    };
+    if (ext === '.html') {
+      headers['Content-Security-Policy'] =
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self' ws: data: blob:; frame-ancestors 'none'";
+    }
+    if (setCookie) headers['Set-Cookie'] = `${TOKEN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(abs).pipe(res);
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      req.resume();
+      sendError(res, toErrorData(err));
+    });
+  });
+  server.requestTimeout = 120_000;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const sockets = new Set<WebSocket>();
+  server.on('upgrade', (req, socket, head) => {
+    const guard = checkRequest(req, port, token);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (!guard.ok || url.pathname !== '/ws') {
+      const status = guard.ok ? 404 : guard.status;
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      // The socket is push-only; anything the client sends is ignored.
+      ws.on('message', () => undefined);
+    });
+  });
+  const unsubscribe = opts.api.onEvent((msg) => {
+    const data = JSON.stringify(msg);
+    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(data);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const urlHost = host === '::1' ? '[::1]' : host;
+  const url = `http://${urlHost}:${port}`;
+  return {
+    url,
+    openUrl: `${url}/?token=${token}`,
+    token,
+    port,
+    host,
+    async close() {
+      unsubscribe();
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function baseHeaders(): Record<string, string> {
+  return {
+    'X-Content-Type-Options': 'nosniff',
+    // The token may sit in the URL: never send it on as a Referer.
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+  };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new SegloopError('VALIDATION_FAILED', 'The request path is not valid URL encoding.');
+  }
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > max) throw new SegloopError('VALIDATION_FAILED', `The request body is larger than ${max} bytes.`);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > max) throw new SegloopError('VALIDATION_FAILED', `The request body is larger than ${max} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,170 @@
+// The contract between the UI and main: every operation once, with the zod schema of its input
+// and of its output. Both transports (Electron IPC, local HTTP/WebSocket) dispatch to the same
+// handlers and validate with these schemas on arrival; results travel as a ResultEnvelope.
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorData } from './errors';
+
+/** Ids cross the transport as strings whatever the database uses. */
+export const EntityId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'ids are letters, digits and _ . : -');
+
+export const LABEL_SOURCES = ['manual', 'imported', 'ai_accepted', 'ai_edited', 'pseudo'] as const;
+export const LabelSource = z.enum(LABEL_SOURCES);
+export type LabelSource = z.infer<typeof LabelSource>;
+
+const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
+const Shape3 = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
+const Row4 = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+export const Affine = z.tuple([Row4, Row4, Row4, Row4]);
+
+export const ProjectInfo = z.object({
+  name: z.string(),
+  path: z.string(),
+  patients: z.number().int().nonnegative(),
+  images: z.number().int().nonnegative(),
+  labelledImages: z.number().int().nonnegative(),
+  /** Which transport the client is talking through: shown in the status bar. */
+  transport: z.enum(['ipc', 'http']),
+});
+export type ProjectInfo = z.infer<typeof ProjectInfo>;
+
+export const CaseRow = z.object({
+  imageId: EntityId,
+  patientId: EntityId,
+  patient: z.string(),
+  image: z.string(),
+  modality: z.string().nullable(),
+  split: z.string().nullable(),
+  labelStatus: z.enum(['unlabelled', 'labelled']),
+  labelSource: LabelSource.nullable(),
+  latestLabelVersionId: EntityId.nullable(),
+  labelVersions: z.number().int().nonnegative(),
+  uncertainty: z.number().nullable(),
+  shape: Shape3,
+});
+export type CaseRow = z.infer<typeof CaseRow>;
+
+export const ImageMeta = z.object({
+  id: EntityId,
+  patientId: EntityId,
+  patient: z.string(),
+  name: z.string(),
+  modality: z.string().nullable(),
+  split: z.string().nullable(),
+  shape: Shape3,
+  spacing: Vec3,
+  affine: Affine,
+  sha256: z.string(),
+});
+export type ImageMeta = z.infer<typeof ImageMeta>;
+
+export const LabelVersion = z.object({
+  id: EntityId,
+  imageId: EntityId,
+  parentId: EntityId.nullable(),
+  source: LabelSource,
+  author: z.string().nullable(),
+  modelVersionId: EntityId.nullable(),
+  voxelsChanged: z.number().int().nonnegative().nullable(),
+  secondsSpent: z.number().nonnegative().nullable(),
+  sha256: z.string(),
+  createdAt: z.string(),
+});
+export type LabelVersion = z.infer<typeof LabelVersion>;
+
+export const LabelClass = z.object({
+  index: z.number().int().min(0).max(255),
+  name: z.string(),
+  /** CSS hex colour, #rrggbb. */
+  colour: z.string().regex(/^#[0-9a-fA-F]{6}$/),
+});
+export type LabelClass = z.infer<typeof LabelClass>;
+
+export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
+export const Job = z.object({
+  id: EntityId,
+  kind: z.string(),
+  status: z.enum(JOB_STATUSES),
+  /** 0..1, or null while unknown. */
+  progress: z.number().min(0).max(1).nullable(),
+  message: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).nullable(),
+});
+export type Job = z.infer<typeof Job>;
+
+/** Label voxels: uint8, nibabel order (i fastest), gzip-compressed, base64. ~10-40 kB for a hippocampus crop. */
+export const MAX_LABEL_BASE64_CHARS = 64 * 1024 * 1024;
+
+const Empty = z.object({}).strict();
+const ByImage = z.object({ imageId: EntityId }).strict();
+const ByJob = z.object({ jobId: EntityId }).strict();
+
+export const operations = {
+  'project:info': { input: Empty, output: ProjectInfo },
+  'cases:list': { input: Empty, output: z.object({ rows: z.array(CaseRow) }) },
+  'cases:next': {
+    input: z.object({ afterImageId: EntityId.optional() }).strict(),
+    output: z.object({ imageId: EntityId.nullable(), reason: z.string() }),
+  },
+  'images:get': { input: ByImage, output: ImageMeta },
+  'labels:list': { input: ByImage, output: z.object({ versions: z.array(LabelVersion) }) },
+  'labels:save': {
+    input: z
+      .object({
+        imageId: EntityId,
+        parentVersionId: EntityId.nullable(),
+        voxelsGzBase64: z.string().min(1).max(MAX_LABEL_BASE64_CHARS).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'voxelsGzBase64 must be base64'),
+        secondsSpent: z.number().nonnegative().max(7 * 24 * 3600),
+        source: z.enum(['manual', 'ai_edited']).default('manual'),
+      })
+      .strict(),
+    output: z.object({ version: LabelVersion, voxelsChanged: z.number().int().nonnegative() }),
+  },
+  'labelSchema:get': { input: Empty, output: z.object({ labels: z.array(LabelClass) }) },
+  'jobs:list': { input: Empty, output: z.object({ jobs: z.array(Job) }) },
+  'jobs:get': { input: ByJob, output: Job },
+  'jobs:cancel': { input: ByJob, output: Job },
+} as const;
+
+export type OperationName = keyof typeof operations;
+export const OPERATION_NAMES = Object.keys(operations) as OperationName[];
+export type OpInput<N extends OperationName> = z.input<(typeof operations)[N]['input']>;
+export type OpParsedInput<N extends OperationName> = z.output<(typeof operations)[N]['input']>;
+export type OpOutput<N extends OperationName> = z.output<(typeof operations)[N]['output']>;
+
+export function isOperationName(name: unknown): name is OperationName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(operations, name);
+}
+
+/** Voxel files are bytes, not JSON: HTTP streams them, IPC returns a Uint8Array. */
+export const FileRequest = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('image'), id: EntityId }).strict(),
+  z.object({ kind: z.literal('label'), id: EntityId }).strict(),
+]);
+export type FileRequest = z.infer<typeof FileRequest>;
+
+/** Events pushed from main to the UI (WebSocket messages / IPC 'segloop:event'). */
+export const events = {
+  'jobs:progress': Job,
+} as const;
+export type EventName = keyof typeof events;
+export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
+export const EventMessage = z.object({ event: z.literal('jobs:progress'), payload: Job });
+export type EventMessage = z.infer<typeof EventMessage>;
+
+export type ResultEnvelope<T> = { ok: true; value: T } | { ok: false; error: ErrorData };
+export const ErrorEnvelope = z.object({
+  ok: z.literal(false),
+  error: z.object({ code: z.enum(ERROR_CODES), message: z.string(), details: z.unknown().optional() }),
+});
+
+/** The IPC channel names: one for calls, one for files, one for events. */
+export const IPC_INVOKE = 'segloop:invoke';
+export const IPC_FILE = 'segloop:file';
+export const IPC_EVENT = 'segloop:event';
+
+/** Turn a zod failure into details a developer can read (path + message), without the input. */
+export function zodIssues(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
+}
