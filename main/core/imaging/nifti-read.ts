@@ -1,0 +1,288 @@
+// readNifti: .nii, .nii.gz, .hdr/.img (also gzipped) and Analyze 7.5 into a Volume whose
+// voxels, affine and zooms match nibabel. Decompression is Node's zlib (native), not a JS inflate.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import { SegloopError } from '../../../shared/errors';
+import { NIFTI_DATATYPES, datatypeName, parseNiftiHeader, type NiftiHeader } from './nifti-header';
+import type { Mat4, Volume, VoxelArray } from './volume';
+
+const gunzipAsync = promisify(zlib.gunzip) as (buf: Uint8Array, opts: zlib.ZlibOptions) => Promise<Buffer>;
+const HOST_LITTLE_ENDIAN = os.endianness() === 'LE';
+
+export interface NiftiImage extends Volume {
+  filePath: string;
+  niftiVersion: 1 | 2 | 'analyze';
+  /** NIfTI datatype code as stored (2 uint8, 4 int16, 16 float32, ...) */
+  datatype: number;
+  littleEndian: boolean;
+  qformCode: number;
+  sformCode: number;
+  /** null when the code is 0 (as nibabel's get_qform/get_sform(coded=True)) */
+  qform: Mat4 | null;
+  sform: Mat4 | null;
+  /** slope / intercept actually applied (1 and 0 when the header asks for no scaling) */
+  sclSlope: number;
+  sclInter: number;
+  /** the full array shape nibabel reports, e.g. [64, 64, 21, 1] or [1, 2, 3, 1, 3] */
+  fullShape: number[];
+  /** pixdim[0..7] as stored */
+  pixdim: number[];
+  xyztUnits: number;
+  description: string;
+  /** number of 3D volumes in the file (product of dims 4..7) and which one `data` holds */
+  volumeCount: number;
+  volumeIndex: number;
+  /** NaN voxels in `data` (0 for integer types) */
+  nanCount: number;
+}
+
+export interface ReadNiftiOptions {
+  /** which 3D volume of a 4D+ file to return (0-based, dims 4..7 flattened with dim 4 fastest) */
+  volume?: number;
+}
+
+function fail(code: 'FILE_NOT_FOUND' | 'FILE_EMPTY' | 'NOT_NIFTI' | 'NIFTI_TRUNCATED', file: string, reason: string): never {
+  throw new SegloopError(code, `${file}: ${reason}`, { file });
+}
+
+async function readWhole(file: string): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') fail('FILE_NOT_FOUND', file, 'file not found.');
+    if (e.code === 'EISDIR') fail('NOT_NIFTI', file, 'is a folder, not a NIfTI file.');
+    throw err;
+  }
+  if (bytes.length === 0) fail('FILE_EMPTY', file, 'the file is empty (0 bytes).');
+  return bytes;
+}
+
+function isGzip(b: Uint8Array): boolean {
+  return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+}
+
+/** Gunzip on libuv's thread pool, with the output buffer sized from the gzip trailer. */
+async function gunzip(bytes: Buffer, file: string): Promise<Buffer> {
+  // ISIZE (uncompressed length mod 2^32) sizes the chunk so inflate runs in one pass; it is a
+  // hint only (multi-member or >4 GiB files just take more passes).
+  const isize = bytes.length >= 18 ? bytes.readUInt32LE(bytes.length - 4) : 0;
+  const chunkSize = Math.min(Math.max(isize + 64, 64 * 1024), 256 * 1024 * 1024);
+  try {
+    return await gunzipAsync(bytes, { chunkSize });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) {
+      fail('NIFTI_TRUNCATED', file, 'the gzip stream ends early: the file is truncated (incomplete download or copy?).');
+    }
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e.code === 'ERR_OUT_OF_RANGE') throw err;
+    fail('NOT_NIFTI', file, `the gzip data is corrupt (${e.message}).`);
+  }
+}
+
+async function readMaybeGz(file: string): Promise<Buffer> {
+  const raw = await readWhole(file);
+  return isGzip(raw) ? gunzip(raw, file) : raw;
+}
+
+/** For a pair, the data file that goes with a header path (and the reverse). */
+async function pairPaths(filePath: string): Promise<{ hdr: string; img: string } | null> {
+  const m = /^(.*)\.(hdr|img)(\.gz)?$/i.exec(filePath);
+  if (!m) return null;
+  const [, stem, kind, gz] = m;
+  const upper = kind === kind.toUpperCase();
+  const other = upper ? (kind.toUpperCase() === 'HDR' ? 'IMG' : 'HDR') : kind.toLowerCase() === 'hdr' ? 'img' : 'hdr';
+  const candidates = [`${stem}.${other}${gz ?? ''}`, `${stem}.${other}${gz ? '' : '.gz'}`];
+  let found = candidates[0];
+  for (const c of candidates) {
+    try {
+      await fs.access(c);
+      found = c;
+      break;
+    } catch {
+      /* try the next spelling */
+    }
+  }
+  return kind.toLowerCase() === 'hdr' ? { hdr: filePath, img: found } : { hdr: found, img: filePath };
+}
+
+type ArrayCtor = { new (n: number): VoxelArray; new (b: ArrayBuffer, off: number, n: number): VoxelArray; BYTES_PER_ELEMENT: number };
+
+const RAW_CTOR: Record<string, ArrayCtor> = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  rgb24: Uint8Array,
+  rgba32: Uint8Array,
+};
+
+/** Decode one volume's bytes into host-order values (no scaling yet). */
+function decodeRaw(buf: Buffer, start: number, count: number, hdr: NiftiHeader, canView: boolean): VoxelArray {
+  const info = NIFTI_DATATYPES[hdr.datatype];
+  const nbytes = count * info.bytes;
+  if (info.dtype === 'int64') {
+    const out = new Float64Array(count);
+    const dv = new DataView(buf.buffer, buf.byteOffset + start, nbytes);
+    for (let i = 0; i < count; i++) out[i] = Number(dv.getBigInt64(i * 8, hdr.littleEndian));
+    return out;
+  }
+  const Ctor = RAW_CTOR[info.dtype];
+  const elem = Ctor.BYTES_PER_ELEMENT;
+  const n = nbytes / elem;
+  const needSwap = elem > 1 && hdr.littleEndian !== HOST_LITTLE_ENDIAN;
+  const absStart = buf.byteOffset + start;
+  if (canView && !needSwap && absStart % elem === 0) return new Ctor(buf.buffer as ArrayBuffer, absStart, n);
+  const copy = Buffer.from(buf.buffer.slice(absStart, absStart + nbytes) as ArrayBuffer);
+  if (needSwap) {
+    if (elem === 2) copy.swap16();
+    else if (elem === 4) copy.swap32();
+    else copy.swap64();
+  }
+  return new Ctor(copy.buffer as ArrayBuffer, copy.byteOffset, n);
+}
+
+function applyScaling(raw: VoxelArray, hdr: NiftiHeader): VoxelArray {
+  const { slope, inter } = hdr;
+  if (slope === 1 && inter === 0) return raw;
+  const dtype = NIFTI_DATATYPES[hdr.datatype].dtype;
+  // float32 holds every int8/int16/uint16/uint8 value exactly, so their scaled values keep
+  // ~7 significant digits at half the memory; wider types keep float64 like nibabel.
+  const wide = dtype === 'int32' || dtype === 'uint32' || dtype === 'int64' || dtype === 'float64';
+  const out = wide ? new Float64Array(raw.length) : new Float32Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw[i] * slope + inter;
+  return out;
+}
+
+function countNaN(data: VoxelArray): number {
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return 0;
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] !== data[i]) n++;
+  return n;
+}
+
+export async function readNifti(filePath: string, opts: ReadNiftiOptions = {}): Promise<NiftiImage> {
+  const pair = await pairPaths(filePath);
+  const hdrFile = pair ? pair.hdr : filePath;
+  const hdrBytes = await readMaybeGz(hdrFile);
+  const hdr = parseNiftiHeader(hdrBytes, hdrFile, pair !== null);
+
+  const info = NIFTI_DATATYPES[hdr.datatype];
+  if (!info || info.dtype === 'complex64') {
+    // complex data has no meaning for segmentation; taking the magnitude silently would hide
+    // that the user picked the wrong series.
+    throw new SegloopError(
+      'NIFTI_UNSUPPORTED',
+      `${filePath}: voxel type ${datatypeName(hdr.datatype)} (datatype ${hdr.datatype}) is not supported; convert it to a real-valued type (e.g. float32 magnitude) first.`,
+      { file: filePath, datatype: hdr.datatype },
+    );
+  }
+
+  let dataBytes: Buffer;
+  let offset: number;
+  if (pair) {
+    dataBytes = await readMaybeGz(pair.img);
+    offset = Math.max(0, Math.round(hdr.voxOffset));
+  } else {
+    dataBytes = hdrBytes;
+    // Some writers leave vox_offset 0 in single files (all the hippocampus files do): the data
+    // can never start inside the header + extension flag, so clamp like nibabel/FSL do.
+    offset = Math.max(Math.round(hdr.voxOffset), hdr.headerSize + 4);
+  }
+  const dataFile = pair ? pair.img : filePath;
+
+  const [nx, ny, nz] = [hdr.fullShape[0], hdr.fullShape[1] ?? 1, hdr.fullShape[2] ?? 1];
+  const voxels = nx * ny * nz;
+  const volumeCount = hdr.fullShape.slice(3).reduce((a, b) => a * b, 1);
+  const needed = voxels * volumeCount * info.bytes;
+  if (dataBytes.length < offset + needed) {
+    fail(
+      'NIFTI_TRUNCATED',
+      dataFile,
+      `expected ${needed} bytes of voxel data from byte ${offset} (shape ${hdr.fullShape.join('x')}, ${info.dtype}), but the ${pair ? 'data file' : 'file'} holds only ${Math.max(0, dataBytes.length - offset)}.`,
+    );
+  }
+
+  let volumeIndex = 0;
+  if (volumeCount > 1) {
+    if (opts.volume === undefined) {
+      throw new SegloopError(
+        'NIFTI_4D_VOLUME_REQUIRED',
+        `${filePath} holds ${volumeCount} volumes (shape ${hdr.fullShape.join('x')}); choose which one to use (0..${volumeCount - 1}).`,
+        { file: filePath, volumeCount, shape: hdr.fullShape },
+      );
+    }
+    volumeIndex = opts.volume;
+  } else if (opts.volume !== undefined) {
+    volumeIndex = opts.volume;
+  }
+  if (!Number.isInteger(volumeIndex) || volumeIndex < 0 || volumeIndex >= volumeCount) {
+    throw new SegloopError(
+      'INVALID_ARGUMENT',
+      `${filePath} has ${volumeCount} volume(s); volume ${opts.volume} does not exist (valid: 0..${volumeCount - 1}).`,
+      { file: filePath, volumeCount, volume: opts.volume },
+    );
+  }
+
+  const start = offset + volumeIndex * voxels * info.bytes;
+  // A view into the decompressed buffer avoids a copy; only when this volume is (nearly) all
+  // of it, so one volume of a big 4D file does not pin the rest in memory.
+  const canView = volumeCount === 1;
+  const raw = decodeRaw(dataBytes, start, voxels, hdr, canView);
+  const scaled = info.channels > 1 ? raw : applyScaling(raw, hdr);
+  const scalingApplied = info.channels === 1 && !(hdr.slope === 1 && hdr.inter === 0);
+
+  return {
+    shape: [nx, ny, nz],
+    channels: info.channels,
+    data: scaled,
+    spacing: hdr.spacing,
+    affine: hdr.affine,
+    diskDtype: info.dtype,
+    filePath,
+    niftiVersion: hdr.niftiVersion,
+    datatype: hdr.datatype,
+    littleEndian: hdr.littleEndian,
+    qformCode: hdr.qformCode,
+    sformCode: hdr.sformCode,
+    qform: hdr.qform,
+    sform: hdr.sform,
+    sclSlope: scalingApplied ? hdr.slope : 1,
+    sclInter: scalingApplied ? hdr.inter : 0,
+    fullShape: hdr.fullShape,
+    pixdim: hdr.pixdim,
+    xyztUnits: hdr.xyztUnits,
+    description: hdr.description,
+    volumeCount,
+    volumeIndex,
+    nanCount: countNaN(scaled),
+  };
+}
+
+/** Throws IMAGE_HAS_NAN when an image holds NaN (or infinite) voxels. */
+export function assertFinite(image: Pick<Volume, 'data'>, file: string): void {
+  const { data } = image;
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return;
+  let nan = 0;
+  let inf = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v !== v) nan++;
+    else if (v === Infinity || v === -Infinity) inf++;
+  }
+  if (nan + inf > 0) {
+    throw new SegloopError(
+      'IMAGE_HAS_NAN',
+      `${path.basename(file)} contains ${nan} NaN and ${inf} infinite voxel(s); fix or mask them before using this image (${file}).`,
+      { file, nanCount: nan, infCount: inf },
+    );
+  }
+}
