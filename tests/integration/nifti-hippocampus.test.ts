@@ -62,7 +62,7 @@ describe('hippocampus set: readNifti == nibabel', () => {
       expect(img.diskDtype, name).toBe(ref.dtype);
       for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) expect(Math.abs(img.affine[r][c] - ref.affine[r][c]), name).toBeLessThanOrEqual(1e-6);
       expect(img.spacing, name).toEqual(ref.zooms);
-      // vox_offset 0 and scl_slope NaN in every header: no scaling, data at 352
+      // scl_slope 1 / scl_inter 0 on disk (nibabel's img.header shows NaN): no scaling
       expect([img.sclSlope, img.sclInter], name).toEqual([1, 0]);
       expect(img.nanCount, name).toBe(ref.nan_count);
       expect(img.description, name).toBe(ref.descrip);

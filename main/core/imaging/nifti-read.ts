@@ -193,7 +193,7 @@ export async function readNifti(filePath: string, opts: ReadNiftiOptions = {}): 
     offset = Math.max(0, Math.round(hdr.voxOffset));
   } else {
     dataBytes = hdrBytes;
-    // Some writers leave vox_offset 0 in single files (all the hippocampus files do): the data
+    // Some writers leave vox_offset 0 in single files: the data
     // can never start inside the header + extension flag, so clamp like nibabel/FSL do.
     offset = Math.max(Math.round(hdr.voxOffset), hdr.headerSize + 4);
   }
