@@ -1,0 +1,129 @@
+// Registers our kernels (see conv2d-grads.ts, conv3d.ts, reductions.ts) over the stock ones of a
+// backend, and the gradients tfjs-core lacks. Idempotent per backend.
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's node bundle ships no gradients; tfjs-layers' bundle registers them all (global registry).
+import '@tensorflow/tfjs-layers';
+import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { KernelRunner } from './kernel-runner';
+import { conv2dFilterGrad, conv2dGeometry, conv2dInputGrad } from './conv2d-grads';
+import { conv3dFilterGrad, conv3dForward, conv3dGeometry, conv3dInputGrad } from './conv3d';
+import { fastReduce, fastSlice } from './reductions';
+
+type Inputs = Record<string, TensorInfo>;
+type Impl = (r: KernelRunner, backend: KernelBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | null;
+
+function checkedInputs(name: string, inputs: NamedTensorInfoMap, keys: string[]): Inputs {
+  const out: Inputs = {};
+  for (const k of keys) {
+    const t = inputs[k];
+    if (!t) throw new Error(`${name}: missing input ${k}`);
+    out[k] = t;
+  }
+  return out;
+}
+
+const INPUT_NAMES: Record<string, string[]> = {
+  Conv2DBackpropFilter: ['x', 'dy'],
+  Conv2DBackpropInput: ['dy', 'filter'],
+  Conv3D: ['x', 'filter'],
+  Conv3DBackpropFilterV2: ['x', 'dy'],
+  Conv3DBackpropInputV2: ['dy', 'filter'],
+  Slice: ['x'],
+  Sum: ['x'],
+  Mean: ['x'],
+};
+
+function dilationsAreOne(attrs: NamedAttrMap): boolean {
+  const d = attrs.dilations as number | number[] | undefined;
+  if (d == null) return true;
+  return (typeof d === 'number' ? [d] : d).every((v) => v === 1);
+}
+
+function channelsLast(attrs: NamedAttrMap): boolean {
+  const f = attrs.dataFormat as string | undefined;
+  return f == null || f === 'NHWC' || f === 'NDHWC' || f === 'channelsLast';
+}
+
+const IMPLS: Record<string, Impl> = {
+  Conv2DBackpropFilter: (r, b, { x, dy }, attrs) => {
+    if (!channelsLast(attrs) || typeof attrs.pad === 'number') return null;
+    return conv2dFilterGrad(r, b, x, dy, attrs.filterShape as [number, number, number, number], conv2dGeometry(attrs));
+  },
+  Conv2DBackpropInput: (r, b, { dy, filter }, attrs) => {
+    if (!channelsLast(attrs) || typeof attrs.pad === 'number') return null;
+    return conv2dInputGrad(r, b, dy, filter, attrs.inputShape as [number, number, number, number], conv2dGeometry(attrs));
+  },
+  Conv3D: (r, b, { x, filter }, attrs) => {
+    if (!channelsLast(attrs) || !dilationsAreOne(attrs)) return null;
+    return conv3dForward(r, b, x, filter, conv3dGeometry(attrs));
+  },
+  Conv3DBackpropFilterV2: (r, b, { x, dy }, attrs) =>
+    conv3dFilterGrad(r, b, x, dy, attrs.filterShape as number[], conv3dGeometry(attrs)),
+  Conv3DBackpropInputV2: (r, b, { dy, filter }, attrs) =>
+    conv3dInputGrad(r, b, dy, filter, attrs.inputShape as number[], conv3dGeometry(attrs)),
+  Slice: (_r, b, { x }, attrs) => {
+    if (x.dtype === 'string' || x.shape.length <= 4) return null;
+    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+    return fastSlice(b, x, begin, size);
+  },
+  Sum: (_r, b, { x }, attrs) => fastReduce(b, x, attrs, false),
+  Mean: (_r, b, { x }, attrs) => fastReduce(b, x, attrs, true),
+};
+
+/** Kernels we replace per backend. cpu: its conv gradients are naive loops (a 2D U-Net step > 20 min). */
+const PER_BACKEND: Record<string, string[]> = {
+  wasm: Object.keys(IMPLS),
+  cpu: ['Conv2DBackpropFilter', 'Conv2DBackpropInput'],
+};
+
+const registered = new Set<string>();
+
+export function registerOurKernels(backendName: string): string[] {
+  const names = PER_BACKEND[backendName] ?? [];
+  if (registered.has(backendName)) return names;
+  const runner = new KernelRunner(backendName);
+  for (const name of names) runner.captureStock(name);
+  for (const name of names) {
+    const impl = IMPLS[name];
+    const keys = INPUT_NAMES[name];
+    if (!impl || !keys) throw new Error(`no implementation for kernel ${name}`);
+    if (tf.getKernel(name, backendName)) tf.unregisterKernel(name, backendName);
+    tf.registerKernel({
+      kernelName: name,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const out = impl(runner, backend as KernelBackend, checkedInputs(name, inputs, keys), attrs ?? {});
+        if (out) return out;
+        if (!runner.hasStock(name)) {
+          throw new Error(`${name}: this geometry is not supported on the ${backendName} backend (attrs ${JSON.stringify(attrs)})`);
+        }
+        return runner.run(name, backend as KernelBackend, inputs, attrs ?? {});
+      },
+    });
+  }
+  registerMissingGradients();
+  registered.add(backendName);
+  return names;
+}
+
+let gradientsRegistered = false;
+
+/** tfjs-core has no gradient for Conv3DBackpropInputV2, so conv3dTranspose cannot train without it. */
+export function registerMissingGradients(): void {
+  if (gradientsRegistered) return;
+  gradientsRegistered = true;
+  tf.registerGradient({
+    kernelName: 'Conv3DBackpropInputV2',
+    inputsToSave: ['dy', 'filter'],
+    gradFunc: (g: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: NamedAttrMap) => {
+      const grad = g as tf.Tensor5D;
+      const [dy, filter] = saved as [tf.Tensor5D, tf.Tensor5D];
+      const strides = attrs.strides as [number, number, number];
+      const pad = attrs.pad as 'valid' | 'same';
+      return {
+        dy: () => tf.conv3d(grad, filter, strides, pad),
+        filter: () => tf.engine().runKernel('Conv3DBackpropFilterV2', { x: grad, dy }, { strides, pad, filterShape: filter.shape }) as tf.Tensor5D,
+      };
+    },
+  });
+}
