@@ -11,6 +11,7 @@ import type { Mat4, Volume, VoxelArray } from './volume';
 
 const gunzipAsync = promisify(zlib.gunzip) as (buf: Uint8Array, opts: zlib.ZlibOptions) => Promise<Buffer>;
 const HOST_LITTLE_ENDIAN = os.endianness() === 'LE';
+const SYNC_GUNZIP_MAX = 2 * 1024 * 1024;
 
 export interface NiftiImage extends Volume {
   filePath: string;
@@ -73,6 +74,9 @@ async function gunzip(bytes: Buffer, file: string): Promise<Buffer> {
   const isize = bytes.length >= 18 ? bytes.readUInt32LE(bytes.length - 4) : 0;
   const chunkSize = Math.min(Math.max(isize + 64, 64 * 1024), 256 * 1024 * 1024);
   try {
+    // Small files inflate in a few ms: doing it inline beats the thread-pool round trip.
+    // Large ones go to the pool so the event loop (UI, server) keeps running.
+    if (bytes.length < SYNC_GUNZIP_MAX) return zlib.gunzipSync(bytes, { chunkSize });
     return await gunzipAsync(bytes, { chunkSize });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
