@@ -369,11 +369,11 @@ export class ProjectStore {
     return (
       this.db
         .prepare(
-          `SELECT 1 FROM images WHERE path = ?1 UNION ALL SELECT 1 FROM label_versions WHERE path = ?1
-           UNION ALL SELECT 1 FROM predictions WHERE path = ?1 OR uncertainty_path = ?1
-           UNION ALL SELECT 1 FROM models WHERE weights_path = ?1 LIMIT 1`,
+          `SELECT 1 FROM images WHERE path = @p UNION ALL SELECT 1 FROM label_versions WHERE path = @p
+           UNION ALL SELECT 1 FROM predictions WHERE path = @p OR uncertainty_path = @p
+           UNION ALL SELECT 1 FROM models WHERE weights_path = @p LIMIT 1`,
         )
-        .get(rel) !== undefined
+        .get({ p: rel }) !== undefined
     );
   }
 
