@@ -1,6 +1,9 @@
 // The command registry: add one import and one entry per command.
 import type { Command } from 'commander';
+import { registerMetrics } from './metrics';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [
+  registerMetrics,
+];
