@@ -20,6 +20,17 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   return err instanceof SegloopError ? err.code : `not a SegloopError: ${String(err)}`;
 }
 
+
+/** The SegloopError a promise rejects with (fails the test if it resolves or throws something else). */
+async function failure(p: Promise<unknown>): Promise<SegloopError> {
+  const err = await p.then(
+    () => new Error('expected a rejection'),
+    (e: unknown) => e,
+  );
+  if (!(err instanceof SegloopError)) throw err;
+  return err;
+}
+
 describe('resolveInProject', () => {
   const root = tmpDir();
   const outside = tmpDir();
@@ -58,7 +69,7 @@ describe('resolveInProject', () => {
   });
 
   it('names the path and the folder in the message', async () => {
-    const err = await resolveInProject(root, '../../etc/passwd').catch((e: SegloopError) => e);
+    const err = await failure(resolveInProject(root, '../../etc/passwd'));
     expect(err.message).toContain('../../etc/passwd');
     expect(err.message).toContain(root);
   });
@@ -85,7 +96,7 @@ describe('writeFileAtomic', () => {
         throw Object.assign(new Error(`${code}: no space left on device, write`), { code }); // ...then the disk is full
       },
     };
-    const err = await writeFileAtomic(target, Buffer.alloc(4096, 7), failing).catch((e: SegloopError) => e);
+    const err = await failure(writeFileAtomic(target, Buffer.alloc(4096, 7), failing));
     expect(err).toBeInstanceOf(SegloopError);
     expect(err.code).toBe('DISK_FULL');
     expect(err.message).toContain('label.nii.gz');

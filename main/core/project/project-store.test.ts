@@ -52,6 +52,17 @@ async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
   }
 }
 
+
+/** The SegloopError a promise rejects with (fails the test if it resolves or throws something else). */
+async function failure(p: Promise<unknown>): Promise<SegloopError> {
+  const err = await p.then(
+    () => new Error('expected a rejection'),
+    (e: unknown) => e,
+  );
+  if (!(err instanceof SegloopError)) throw err;
+  return err;
+}
+
 describe('ProjectStore lifecycle', () => {
   it('creates, refuses to create twice, reopens, and reports a missing project', async () => {
     const store = await newStore();
@@ -102,7 +113,7 @@ describe('addImageFile', () => {
     expect(await code(store.addImageFile(imageInput(0, { sourcePath: '/nope/missing.nii.gz' })))).toBe('FILE_NOT_FOUND');
     const empty = path.join(store.dir, '..', `${path.basename(store.dir)}-empty.nii.gz`);
     writeFileSync(empty, '');
-    const err = await store.addImageFile(imageInput(0, { sourcePath: empty })).catch((e: SegloopError) => e);
+    const err = await failure(store.addImageFile(imageInput(0, { sourcePath: empty })));
     expect(err.code).toBe('FILE_EMPTY');
     expect(err.message).toContain('-empty.nii.gz');
     expect(store.images.count()).toBe(0);
@@ -136,12 +147,12 @@ describe('addImageFile', () => {
     const filesBefore = await listManagedFiles(store.dir);
 
     budget = 1000; // less than any of the files
-    const err = await store.addImageFile(imageInput(1)).catch((e: SegloopError) => e);
+    const err = await failure(store.addImageFile(imageInput(1)));
     expect(err.code).toBe('DISK_FULL');
     expect(err.message).toMatch(/disk is full/);
-    const lvErr = await store
+    const lvErr = await failure(store
       .addLabelVersionFile({ imageId: img.row.id, bytes: labelBytes(0), source: 'manual', author: 'alice' })
-      .catch((e: SegloopError) => e);
+      );
     expect(lvErr.code).toBe('DISK_FULL');
 
     expect(store.images.count()).toBe(1);
