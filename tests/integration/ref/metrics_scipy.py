@@ -1,6 +1,7 @@
 """Reference segmentation metrics (numpy + scipy) for tests/integration/metrics-scipy.test.ts.
 
 Usage: metrics_scipy.py <labels_dir> <out_dir> <case ids comma-separated>
+       metrics_scipy.py --nifti <labels_dir> <out_dir> <case id>   (files for the CLI test)
 Writes <out_dir>/<name>.pred.bin / .ref.bin (uint8, nibabel order = Fortran order of the array)
 and prints one JSON document: a list of {name, shape, spacing, classes: {label: metrics}}.
 
@@ -98,7 +99,28 @@ def synthetic():
     return cases
 
 
+def nifti_mode(labels_dir, out_dir, cid):
+    """Writes ref/pred .nii.gz with an anisotropic affine (1, 1.5, 3 mm) plus two misfits, prints metrics."""
+    img = nib.load(os.path.join(labels_dir, cid + ".nii.gz"))
+    ref = np.asarray(img.dataobj).round().astype(np.uint8)
+    pred = shift(ref, (1, -1, 0))
+    pred[ndimage.binary_dilation(pred == 1, STRUCT) & (pred == 0)] = 1
+    spacing = (1.0, 1.5, 3.0)
+    aff = np.diag(list(spacing) + [1.0])
+    aff[:3, 3] = img.affine[:3, 3]
+    nib.save(nib.Nifti1Image(ref, aff), os.path.join(out_dir, "ref.nii.gz"))
+    nib.save(nib.Nifti1Image(pred, aff), os.path.join(out_dir, "pred.nii.gz"))
+    moved = aff.copy()
+    moved[0, 3] += 0.5
+    nib.save(nib.Nifti1Image(pred, moved), os.path.join(out_dir, "pred_moved.nii.gz"))
+    nib.save(nib.Nifti1Image(pred[:-1], aff), os.path.join(out_dir, "pred_cropped.nii.gz"))
+    json.dump({"spacing": list(spacing), "classes": {str(c): class_metrics(pred, ref, c, spacing) for c in (1, 2)}}, sys.stdout)
+
+
 def main():
+    if sys.argv[1] == "--nifti":
+        nifti_mode(sys.argv[2], sys.argv[3], sys.argv[4])
+        return
     labels_dir, out_dir, ids = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
     results = []
 
