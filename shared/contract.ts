@@ -87,6 +87,8 @@ export const Job = z.object({
   /** 0..1, or null while unknown. */
   progress: z.number().min(0).max(1).nullable(),
   message: z.string(),
+  /** Estimated seconds until done, or null while unknown. */
+  etaSeconds: z.number().nonnegative().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).nullable(),

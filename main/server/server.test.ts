@@ -156,7 +156,7 @@ describe('segloop serve transport', () => {
     await new Promise((r) => ws.on('open', r));
     const got = new Promise<EventMessage>((resolve) => ws.on('message', (d) => resolve(JSON.parse(String(d)) as EventMessage)));
     const now = new Date().toISOString();
-    listener?.({ event: 'jobs:progress', payload: { id: 'j1', kind: 'train', status: 'running', progress: 0.5, message: 'epoch 1', createdAt: now, updatedAt: now, error: null } });
+    listener?.({ event: 'jobs:progress', payload: { id: 'j1', kind: 'train', status: 'running', progress: 0.5, message: 'epoch 1', etaSeconds: null, createdAt: now, updatedAt: now, error: null } });
     expect(await got).toMatchObject({ event: 'jobs:progress', payload: { id: 'j1', progress: 0.5 } });
     ws.close();
   });

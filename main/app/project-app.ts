@@ -1,0 +1,275 @@
+// Composition root of one open project: the store, the job queue and the handlers of every
+// contract operation. Both transports (IPC in main/electron, HTTP in main/server) take the AppApi.
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import type { CaseRow, EventMessage, ImageMeta, Job, LabelVersion } from '../../shared/contract';
+import { SegloopError } from '../../shared/errors';
+import { encodeNifti, readNifti } from '../core/imaging/nifti';
+import type { Mat4 } from '../core/imaging/volume';
+import { JobQueue, type JobInfo } from '../core/jobs/job-queue';
+import { ProjectStore, type ImageRow, type LabelVersionRow } from '../core/project';
+import type { AppApi, Handlers, ResolvedFile } from './dispatch';
+
+const gunzip = promisify(zlib.gunzip);
+const gzip = promisify(zlib.gzip);
+
+export interface ProjectAppOptions {
+  /** Recorded as the author of saved label versions. */
+  author?: string;
+  transport: 'ipc' | 'http';
+}
+
+export interface ProjectApp extends AppApi {
+  readonly store: ProjectStore;
+  readonly jobs: JobQueue;
+  dispose(): void;
+}
+
+export async function openProjectApp(dir: string, options: ProjectAppOptions): Promise<ProjectApp> {
+  const store = await ProjectStore.open(dir);
+  const jobs = new JobQueue({ busy: 'reject' });
+  const author = options.author ?? process.env.SEGLOOP_USER ?? process.env.USER ?? process.env.USERNAME ?? 'user';
+
+  const image = (id: string): ImageRow => store.images.require(toDbId(id, 'IMAGE_NOT_FOUND', 'image'));
+
+  const handlers: Handlers = {
+    async 'project:info'() {
+      const info = store.info();
+      return { name: info.name, path: info.dir, patients: info.patients, images: info.images, labelledImages: info.labelledImages, transport: options.transport };
+    },
+
+    async 'cases:list'() {
+      return { rows: caseRows(store) };
+    },
+
+    async 'cases:next'(input) {
+      const rows = caseRows(store);
+      const after = input.afterImageId;
+      const candidates = rows.filter((r) => r.labelStatus === 'unlabelled' && r.imageId !== after);
+      // Until active learning has scored the pool: the latest AL round's picks, then the most
+      // uncertain unlabelled pool case, then any unlabelled case, in id order.
+      const rounds = store.alRounds.list();
+      const lastRound = rounds.at(-1);
+      if (lastRound) {
+        const pick = lastRound.selected.map(String).find((id) => candidates.some((c) => c.imageId === id));
+        if (pick) return { imageId: pick, reason: `Selected by active-learning round ${lastRound.id} (${lastRound.strategy}).` };
+      }
+      const pool = candidates.filter((r) => r.split === 'pool' || r.split === null);
+      const ordered = [...pool].sort((a, b) => (b.uncertainty ?? -Infinity) - (a.uncertainty ?? -Infinity) || Number(a.imageId) - Number(b.imageId));
+      const next = ordered[0] ?? candidates[0];
+      if (!next) return { imageId: null, reason: 'Every case has a label: nothing left to label.' };
+      return { imageId: next.imageId, reason: next.uncertainty != null ? 'Most uncertain unlabelled case.' : 'Next unlabelled case.' };
+    },
+
+    async 'images:get'(input) {
+      return imageMeta(store, image(input.imageId));
+    },
+
+    async 'labels:list'(input) {
+      const row = image(input.imageId);
+      return { versions: store.labelVersions.listForImage(row.id).map(labelVersion) };
+    },
+
+    async 'labels:save'(input) {
+      const img = image(input.imageId);
+      const [X, Y, Z] = img.shape as [number, number, number];
+      let parent: LabelVersionRow | null = null;
+      if (input.parentVersionId !== null) {
+        parent = store.labelVersions.get(toDbId(input.parentVersionId, 'LABEL_VERSION_NOT_FOUND', 'label version'));
+        if (!parent || parent.imageId !== img.id) {
+          throw new SegloopError('LABEL_VERSION_NOT_FOUND', `Label version ${input.parentVersionId} is not a version of image ${img.id}: reload the case and save again.`, {
+            imageId: img.id,
+            parentVersionId: input.parentVersionId,
+          });
+        }
+      }
+      let voxels: Uint8Array;
+      try {
+        voxels = new Uint8Array(await gunzip(Buffer.from(input.voxelsGzBase64, 'base64'), { maxOutputLength: X * Y * Z + 1 }));
+      } catch {
+        throw new SegloopError('VALIDATION_FAILED', `The label voxels are not gzip data of ${X * Y * Z} bytes (image ${img.id} is ${X}×${Y}×${Z}). Nothing was saved.`);
+      }
+      if (voxels.length !== X * Y * Z) {
+        throw new SegloopError('LABEL_GEOMETRY_MISMATCH', `The label has ${voxels.length} voxels but image ${img.id} has ${X}×${Y}×${Z} = ${X * Y * Z}. Nothing was saved.`, {
+          expected: X * Y * Z,
+          got: voxels.length,
+        });
+      }
+      const allowed = new Set(store.labelSchema.list().map((c) => c.idx));
+      allowed.add(0);
+      const seen = new Set<number>(voxels);
+      const outside = [...seen].filter((v) => !allowed.has(v));
+      if (outside.length > 0) {
+        throw new SegloopError('LABEL_OUT_OF_SCHEMA', `The label uses values ${outside.join(', ')} that are not in the label schema (${[...allowed].join(', ')}). Nothing was saved.`, {
+          values: outside,
+        });
+      }
+      const before = parent ? await readLabelVoxels(store, parent) : new Uint8Array(voxels.length);
+      let changed = 0;
+      for (let i = 0; i < voxels.length; i++) if (voxels[i] !== before[i]) changed++;
+      const bytes = await gzip(encodeNifti({ data: voxels, shape: [X, Y, Z], affine: img.affine as Mat4 }, { dtype: 'uint8', description: 'segloop label' }));
+      const added = await store.addLabelVersionFile(
+        {
+          imageId: img.id,
+          parentId: parent?.id ?? null,
+          source: input.source,
+          author,
+          voxelsChanged: changed,
+          secondsSpent: input.secondsSpent,
+          bytes: new Uint8Array(bytes),
+        },
+        { actor: author },
+      );
+      return { version: labelVersion(added.row), voxelsChanged: changed };
+    },
+
+    async 'labelSchema:get'() {
+      return { labels: store.labelSchema.list().map((c) => ({ index: c.idx, name: c.name, colour: c.colour })) };
+    },
+
+    async 'jobs:list'() {
+      return { jobs: jobs.list().map(toJob) };
+    },
+    async 'jobs:get'(input) {
+      return toJob(jobs.get(input.jobId));
+    },
+    async 'jobs:cancel'(input) {
+      return toJob(jobs.cancel(input.jobId));
+    },
+  };
+
+  const listeners = new Set<(msg: EventMessage) => void>();
+  const offJobs = jobs.onDidChangeJob((job) => {
+    const msg: EventMessage = { event: 'jobs:progress', payload: toJob(job) };
+    for (const l of listeners) l(msg);
+  });
+
+  return {
+    store,
+    jobs,
+    handlers,
+    async resolveFile(req): Promise<ResolvedFile> {
+      const rel =
+        req.kind === 'image'
+          ? image(req.id).path
+          : (() => {
+              const row = store.labelVersions.get(toDbId(req.id, 'LABEL_VERSION_NOT_FOUND', 'label version'));
+              if (!row) throw new SegloopError('LABEL_VERSION_NOT_FOUND', `Label version ${req.id} does not exist in this project.`, { id: req.id });
+              return row.path;
+            })();
+      // Only paths registered in the database, and only inside the project folder.
+      const absPath = await store.resolve(rel);
+      const stat = await fsp.stat(absPath).catch(() => null);
+      if (!stat?.isFile()) throw new SegloopError('FILE_NOT_FOUND', `${rel} is registered in the project but missing on disk: run \`segloop doctor\`.`, { path: rel });
+      return { absPath, size: stat.size, name: path.basename(rel) };
+    },
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    dispose() {
+      offJobs();
+      listeners.clear();
+      jobs.dispose();
+      store.close();
+    },
+  };
+}
+
+/** Ids are integers in the database and strings on the wire. */
+function toDbId(id: string, code: 'IMAGE_NOT_FOUND' | 'LABEL_VERSION_NOT_FOUND', what: string): number {
+  if (!/^[1-9][0-9]{0,15}$/.test(id)) throw new SegloopError(code, `There is no ${what} with id "${id}".`, { id });
+  return Number(id);
+}
+
+function imageName(row: ImageRow): string {
+  return (row.sourceName ?? path.posix.basename(row.path)).replace(/\.nii(\.gz)?$/i, '');
+}
+
+function uncertaintyOf(scores: Record<string, unknown> | null): number | null {
+  if (!scores) return null;
+  for (const key of ['uncertainty', 'score', 'entropy', 'ttaVariance', 'variance']) {
+    const v = scores[key];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return null;
+}
+
+function caseRows(store: ProjectStore): CaseRow[] {
+  const patients = new Map(store.patients.list().map((p) => [p.id, p]));
+  const latest = new Map(store.labelVersions.latestPerImage().map((v) => [v.imageId, v]));
+  const versionCounts = new Map<number, number>();
+  for (const r of store.database.prepare('SELECT image_id AS imageId, count(*) AS n FROM label_versions GROUP BY image_id').all() as { imageId: number; n: number }[]) {
+    versionCounts.set(r.imageId, r.n);
+  }
+  return store.images.list().map((img) => {
+    const lv = latest.get(img.id) ?? null;
+    const pred = store.predictions.latestForImage(img.id);
+    return {
+      imageId: String(img.id),
+      patientId: String(img.patientId),
+      patient: patients.get(img.patientId)?.externalId ?? String(img.patientId),
+      image: imageName(img),
+      modality: img.modality,
+      split: img.split,
+      labelStatus: lv ? 'labelled' : 'unlabelled',
+      labelSource: lv?.source ?? null,
+      latestLabelVersionId: lv ? String(lv.id) : null,
+      labelVersions: versionCounts.get(img.id) ?? 0,
+      uncertainty: uncertaintyOf(pred?.scores ?? null),
+      shape: img.shape.slice(0, 3) as [number, number, number],
+    };
+  });
+}
+
+function imageMeta(store: ProjectStore, img: ImageRow): ImageMeta {
+  return {
+    id: String(img.id),
+    patientId: String(img.patientId),
+    patient: store.patients.get(img.patientId)?.externalId ?? String(img.patientId),
+    name: imageName(img),
+    modality: img.modality,
+    split: img.split,
+    shape: img.shape.slice(0, 3) as [number, number, number],
+    spacing: img.spacing.slice(0, 3) as [number, number, number],
+    affine: img.affine as ImageMeta['affine'],
+    sha256: img.sha256,
+  };
+}
+
+function labelVersion(v: LabelVersionRow): LabelVersion {
+  return {
+    id: String(v.id),
+    imageId: String(v.imageId),
+    parentId: v.parentId === null ? null : String(v.parentId),
+    source: v.source,
+    author: v.author,
+    modelVersionId: v.modelId === null ? null : String(v.modelId),
+    voxelsChanged: v.voxelsChanged,
+    secondsSpent: v.secondsSpent,
+    sha256: v.sha256,
+    createdAt: v.createdAt,
+  };
+}
+
+function toJob(j: JobInfo): Job {
+  return {
+    id: j.id,
+    kind: j.kind,
+    status: j.status,
+    progress: j.progress,
+    message: j.message,
+    etaSeconds: j.etaSeconds,
+    createdAt: j.createdAt,
+    updatedAt: j.updatedAt,
+    error: j.error ? { code: j.error.code, message: j.error.message } : null,
+  };
+}
+
+async function readLabelVoxels(store: ProjectStore, v: LabelVersionRow): Promise<Uint8Array> {
+  const img = await readNifti(await store.resolve(v.path));
+  return img.data instanceof Uint8Array ? img.data : Uint8Array.from(img.data);
+}
+
