@@ -1,11 +1,17 @@
 // The command registry: add one import and one entry per command.
 import type { Command } from 'commander';
+import { registerDoctor } from './doctor';
 import { registerMetrics } from './metrics';
+import { registerProjectCommands } from './project';
+import { registerRead } from './read';
 import { registerServe } from './serve';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: RegisterCommand[] = [
+  registerProjectCommands,
+  registerRead,
+  registerDoctor,
   registerMetrics,
   registerServe,
 ];

@@ -3,6 +3,7 @@
 // import; every file gets a line in the report.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { SegloopError, toErrorData, type ErrorCode } from '../../../../shared/errors';
 import { readNifti, encodeNifti, assertSameGeometry, type NiftiImage } from '../../imaging/nifti';
 import { scanDicomFolderWithReport, readDicomSeries } from '../../imaging/dicom';
@@ -150,7 +151,7 @@ export async function importStudy(store: ProjectStore, opts: ImportOptions): Pro
       if (volume.channels !== 1) {
         throw new SegloopError('NIFTI_UNSUPPORTED', `${task.file}: colour (${volume.channels}-channel) images are not supported for segmentation; convert to greyscale first`);
       }
-      const bytes = r.bytes ?? new Uint8Array(encodeNifti(volume, { dtype: volume.diskDtype }));
+      const bytes = r.bytes ?? gzipSync(encodeNifti(volume, { dtype: volume.diskDtype }));
       const added = await store.addImageFile(
         {
           bytes,
@@ -183,7 +184,7 @@ export async function importStudy(store: ProjectStore, opts: ImportOptions): Pro
       assertSameGeometry(volume, label, { image: task.file, label: task.label });
       const check = checkLabelVoxels(label.data, task.label, allowed);
       check.values.forEach((v) => seenValues.add(v));
-      const bytes = new Uint8Array(encodeNifti({ data: check.voxels, shape: volume.shape, affine: volume.affine }, { dtype: 'uint8', description: 'segloop label' }));
+      const bytes = gzipSync(encodeNifti({ data: check.voxels, shape: volume.shape, affine: volume.affine }, { dtype: 'uint8', description: 'segloop label' }));
       const added = await store.addLabelVersionFile(
         {
           imageId: image.id,
