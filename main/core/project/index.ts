@@ -10,7 +10,7 @@ export type {
   ProjectInfo,
   ProjectStoreOptions,
 } from './project-store';
-export { resolveInProject, writeFileAtomic, sha256Bytes, sha256File, toProjectRelative, isDiskFullError, TEMP_MARKER } from './files';
+export { defaultIo, resolveInProject, writeFileAtomic, sha256Bytes, sha256File, toProjectRelative, isDiskFullError, TEMP_MARKER } from './files';
 export type { AtomicWriteIo } from './files';
 export type { RecoveryReport, IntegrityReport } from './recovery';
 export { MANAGED_DIRS } from './recovery';
