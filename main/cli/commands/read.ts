@@ -1,69 +1,139 @@
-// `segloop read <file>`: what the reader makes of one image file, in nibabel's terms.
+// `segloop read <file>`: what the reader makes of one image file, in nibabel's terms: the full
+// array shape, the voxel->RAS affine, and statistics of the scaled voxels over every volume.
 import type { Command } from 'commander';
-import { axcodes, readNifti } from '../../core/imaging/nifti';
+import { SegloopError } from '../../../shared/errors';
+import { axcodes, readNifti, type NiftiImage } from '../../core/imaging/nifti';
 import { emit } from '../output';
 
 export interface ReadSummary {
   file: string;
+  /** The array shape nibabel reports (e.g. [64, 64, 21, 1]), channels not included. */
   shape: number[];
   channels: number;
   diskDtype: string;
+  niftiVersion: NiftiImage['niftiVersion'];
   spacing: number[];
   affine: number[][];
   axcodes: string;
+  /** Volumes in the file; statistics cover all of them unless --volume picks one. */
+  volumes: number;
+  volume: number | null;
   min: number | null;
   max: number | null;
   mean: number | null;
+  sum: number | null;
   nanCount: number;
   infCount: number;
+  voxels: { index: number[]; value: number | number[] }[];
 }
 
-export function summarise(file: string, data: ArrayLike<number>, base: Omit<ReadSummary, 'file' | 'min' | 'max' | 'mean' | 'nanCount' | 'infCount'>): ReadSummary {
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  let n = 0;
-  let nanCount = 0;
-  let infCount = 0;
+interface Accumulator {
+  min: number;
+  max: number;
+  sum: number;
+  n: number;
+  nan: number;
+  inf: number;
+}
+
+function accumulate(acc: Accumulator, data: ArrayLike<number>): void {
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (Number.isNaN(v)) nanCount++;
-    else if (!Number.isFinite(v)) infCount++;
+    if (v !== v) acc.nan++;
+    else if (v === Infinity || v === -Infinity) acc.inf++;
     else {
-      if (v < min) min = v;
-      if (v > max) max = v;
-      sum += v;
-      n++;
+      if (v < acc.min) acc.min = v;
+      if (v > acc.max) acc.max = v;
+      acc.sum += v;
+      acc.n++;
     }
   }
-  return { file, ...base, min: n ? min : null, max: n ? max : null, mean: n ? sum / n : null, nanCount, infCount };
+}
+
+function parseIndex(text: string): number[] {
+  const idx = text.split(',').map((s) => Number(s.trim()));
+  if (!idx.length || idx.some((v) => !Number.isInteger(v) || v < 0)) {
+    throw new SegloopError('INVALID_ARGUMENT', `--voxel expects comma-separated non-negative integers like 3,4,5 (got "${text}")`);
+  }
+  return idx;
+}
+
+/** Flattened index of dims 4..7 (dim 4 fastest), as readNifti numbers its volumes. */
+function volumeOf(index: number[], fullShape: number[]): number {
+  let v = 0;
+  let stride = 1;
+  for (let d = 3; d < fullShape.length; d++) {
+    v += (index[d] ?? 0) * stride;
+    stride *= fullShape[d];
+  }
+  return v;
+}
+
+export async function readSummary(file: string, opts: { volume?: number; voxels?: string[] } = {}): Promise<ReadSummary> {
+  const first = await readNifti(file, { volume: opts.volume ?? 0 });
+  const volumes = opts.volume === undefined ? [...Array(first.volumeCount).keys()] : [opts.volume];
+  const acc: Accumulator = { min: Infinity, max: -Infinity, sum: 0, n: 0, nan: 0, inf: 0 };
+  const loaded = new Map<number, NiftiImage>();
+  for (const v of volumes) {
+    const img = v === first.volumeIndex ? first : await readNifti(file, { volume: v });
+    loaded.set(v, img);
+    accumulate(acc, img.data);
+  }
+  const [X, Y] = first.shape;
+  const voxels = (opts.voxels ?? []).map((text) => {
+    const index = parseIndex(text);
+    if (index.length !== first.fullShape.length || index.some((v, d) => v >= first.fullShape[d])) {
+      throw new SegloopError('INVALID_ARGUMENT', `--voxel ${text} is outside the array shape (${first.fullShape.join(', ')})`);
+    }
+    const vol = volumeOf(index, first.fullShape);
+    const img = loaded.get(vol);
+    if (!img) throw new SegloopError('INVALID_ARGUMENT', `--voxel ${text} lies in volume ${vol}, not in the volume chosen with --volume`);
+    const flat = index[0] + X * ((index[1] ?? 0) + Y * (index[2] ?? 0));
+    const c = img.channels;
+    const value = c === 1 ? img.data[flat] : Array.from(img.data.subarray(flat * c, flat * c + c));
+    return { index, value };
+  });
+  return {
+    file,
+    shape: [...first.fullShape],
+    channels: first.channels,
+    diskDtype: first.diskDtype,
+    niftiVersion: first.niftiVersion,
+    spacing: [...first.spacing],
+    affine: first.affine.map((r) => [...r]),
+    axcodes: axcodes(first.affine),
+    volumes: first.volumeCount,
+    volume: opts.volume ?? null,
+    min: acc.n ? acc.min : null,
+    max: acc.n ? acc.max : null,
+    mean: acc.n ? acc.sum / acc.n : null,
+    sum: acc.n ? acc.sum : null,
+    nanCount: acc.nan,
+    infCount: acc.inf,
+    voxels,
+  };
 }
 
 export function registerRead(program: Command): void {
   program
     .command('read <file>')
     .description('read a NIfTI file: shape, dtype, spacing, 4x4 affine (as nibabel reports it), min/max/mean of scaled voxels')
-    .option('--volume <n>', 'volume index for 4D files', (v) => Number.parseInt(v, 10))
+    .option('--volume <n>', 'only this volume of a 4D file (default: statistics over all volumes)', (v) => Number.parseInt(v, 10))
+    .option('--voxel <i,j,k>', 'print the scaled value at this index (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'machine-readable output')
-    .action(async (file: string, opts: { volume?: number; json?: boolean }) => {
-      const img = await readNifti(file, opts.volume === undefined ? {} : { volume: opts.volume });
-      const s = summarise(file, img.data, {
-        shape: img.channels > 1 ? [...img.shape, img.channels] : [...img.shape],
-        channels: img.channels,
-        diskDtype: img.diskDtype,
-        spacing: [...img.spacing],
-        affine: img.affine.map((r) => [...r]),
-        axcodes: axcodes(img.affine),
-      });
+    .action(async (file: string, opts: { volume?: number; voxel?: string[]; json?: boolean }) => {
+      const s = await readSummary(file, { volume: opts.volume, voxels: opts.voxel });
       emit(opts, s, () => {
         const fmt = (v: number | null): string => (v === null ? 'n/a' : Number(v.toPrecision(7)).toString());
         return [
-          `file     ${s.file}`,
-          `shape    ${s.shape.join(' x ')}   dtype ${s.diskDtype}   axcodes ${s.axcodes}`,
+          `file     ${s.file} (${s.niftiVersion === 'analyze' ? 'Analyze 7.5' : `NIfTI-${s.niftiVersion}`})`,
+          `shape    ${s.shape.join(' x ')}${s.channels > 1 ? ` x ${s.channels} channels` : ''}   dtype ${s.diskDtype}   axcodes ${s.axcodes}`,
           `spacing  ${s.spacing.map((v) => fmt(v)).join(' x ')} mm`,
           'affine',
           ...s.affine.map((r) => `  [${r.map((v) => fmt(v).padStart(12)).join(' ')} ]`),
-          `values   min ${fmt(s.min)}  max ${fmt(s.max)}  mean ${fmt(s.mean)}${s.nanCount ? `  NaN ${s.nanCount}` : ''}${s.infCount ? `  Inf ${s.infCount}` : ''}`,
+          `values   min ${fmt(s.min)}  max ${fmt(s.max)}  mean ${fmt(s.mean)}${s.nanCount ? `  NaN ${s.nanCount}` : ''}${s.infCount ? `  Inf ${s.infCount}` : ''}` +
+            (s.volumes > 1 ? `  (${s.volume === null ? `all ${s.volumes} volumes` : `volume ${s.volume} of ${s.volumes}`})` : ''),
+          ...s.voxels.map((v) => `voxel    [${v.index.join(', ')}] = ${Array.isArray(v.value) ? `[${v.value.join(', ')}]` : fmt(v.value)}`),
         ].join('\n');
       });
     });
