@@ -166,6 +166,20 @@ describe('addImageFile', () => {
     expect((await store.addLabelVersionFile({ imageId: img.row.id, bytes: labelBytes(0), source: 'manual', author: 'alice' })).created).toBe(true);
     expect((await store.checkIntegrity()).ok).toBe(true);
   });
+  it('turns a full database (SQLITE_FULL) into DISK_FULL and removes the file it had copied', async () => {
+    const store = await newStore();
+    await store.addImageFile(imageInput(0));
+    const db = store.database;
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    // The database may not grow by a single page: the next insert hits SQLITE_FULL for real.
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    const before = await listManagedFiles(store.dir);
+    // A long source name needs overflow pages, so the row cannot fit in the pages already there.
+    const err = await failure(store.addImageFile(imageInput(1, { sourceName: `${'x'.repeat(20_000)}.nii.gz` })));
+    expect(err.code).toBe('DISK_FULL');
+    expect(await listManagedFiles(store.dir)).toEqual(before);
+    expect(store.images.count()).toBe(1);
+  });
 });
 
 describe('label versions', () => {
@@ -276,6 +290,11 @@ describe('repositories and the audit log', () => {
     expect(done.startedAt).not.toBeNull();
     expect(done.endedAt).not.toBeNull();
     expect(await code(() => store.trainingRuns.finish(run.id, 'failed', 'late'))).toBe('INVALID_ARGUMENT');
+    const stuck = store.trainingRuns.create({ config: {}, dataSnapshot: { labelVersionIds: [] } });
+    store.trainingRuns.markRunning(stuck.id, 'cpu');
+    const queued = store.trainingRuns.create({ config: {}, dataSnapshot: { labelVersionIds: [] } });
+    expect(store.trainingRuns.markInterrupted()).toEqual([stuck.id, queued.id]);
+    expect(store.trainingRuns.require(stuck.id)).toMatchObject({ status: 'failed', error: expect.stringContaining('interrupted') });
 
     const m1 = store.models.create({ architecture: 'unet3d', config: { depth: 4 }, trainingRunId: run.id });
     expect(m1).toMatchObject({ version: 1, status: 'candidate', weightsPath: null });
@@ -332,6 +351,11 @@ describe('repositories and the audit log', () => {
       'training_run.create',
       'training_run.status',
       'training_run.status',
+      'training_run.create',
+      'training_run.status',
+      'training_run.create',
+      'training_run.status',
+      'training_run.status',
       'model.create',
       'model.weights',
       'model.status',
@@ -363,12 +387,12 @@ describe('repositories and the audit log', () => {
       models: 2,
       modelsByStatus: { candidate: 0, promoted: 1, retired: 1 },
       promotedModelVersion: 2,
-      trainingRuns: 1,
-      trainingRunsByStatus: { queued: 0, running: 0, completed: 1, failed: 0, cancelled: 0 },
+      trainingRuns: 3,
+      trainingRunsByStatus: { queued: 0, running: 0, completed: 1, failed: 2, cancelled: 0 },
       predictions: 1,
       alRounds: 1,
       reviews: 2,
-      auditEntries: 22,
+      auditEntries: 27,
     });
     expect((await store.checkIntegrity()).ok).toBe(true);
   });

@@ -122,6 +122,7 @@ export class ProjectStore {
   private readonly ctx: RepoContext;
   private readonly io: AtomicWriteIo;
   private closed = false;
+  private fileQueue: Promise<void> = Promise.resolve();
 
   private constructor(
     /** Absolute, symlink-free path of the project folder. */
@@ -328,10 +329,15 @@ export class ProjectStore {
     return this.withFiles([{ rel, bytes, sha256 }], () => this.models.setWeights(modelId, rel, sha256, opts));
   }
 
-  /** Removes temp files and unreferenced files from the managed folders; logs what it removed. */
+  /**
+   * Removes temp files and unreferenced files from the managed folders; logs what it removed.
+   * Only the process that owns the project may call it (open() does by default): a second
+   * process adding files at the same moment would lose them. Workers open with { recover: false }.
+   */
   async recover(opts?: MutationOptions): Promise<RecoveryReport> {
     const report = await removeStrayFiles(this.dir, this.db);
-    if (report.removedTempFiles.length + report.removedOrphans.length + report.missingFiles.length > 0) {
+    // Missing files are reported on every call but logged only alongside a removal, not at every open.
+    if (report.removedTempFiles.length + report.removedOrphans.length > 0) {
       this.ctx.tx(() => this.ctx.audit('project.recover', 'project', null, { ...report }, opts));
     }
     return report;
@@ -348,6 +354,20 @@ export class ProjectStore {
    * references are removed again, so a failure leaves the project as it was.
    */
   private async withFiles<T>(files: { rel: string; bytes: Uint8Array; sha256: string }[], commit: () => T): Promise<T> {
+    // One file operation at a time per store: otherwise a failing call could delete a shared
+    // content-addressed file that a concurrent call has just checked and is about to reference.
+    const previous = this.fileQueue;
+    let release = (): void => undefined;
+    this.fileQueue = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await this.writeThenCommit(files, commit);
+    } finally {
+      release();
+    }
+  }
+
+  private async writeThenCommit<T>(files: { rel: string; bytes: Uint8Array; sha256: string }[], commit: () => T): Promise<T> {
     const created: string[] = [];
     try {
       for (const f of files) {

@@ -102,6 +102,20 @@ export class TrainingRunRepository {
     });
   }
 
+  /**
+   * Marks queued/running runs as failed after the process that ran them died (call at start-up
+   * from the owning process, before starting new runs). Returns the ids it changed.
+   */
+  markInterrupted(opts?: MutationOptions): number[] {
+    return this.ctx.tx(() => {
+      const ids = (this.ctx.db.prepare("SELECT id FROM training_runs WHERE status IN ('queued', 'running') ORDER BY id").all() as { id: number }[]).map(
+        (r) => r.id,
+      );
+      for (const id of ids) this.finish(id, 'failed', 'interrupted: Segloop stopped before the run finished', opts);
+      return ids;
+    });
+  }
+
   count(): number {
     return (this.ctx.db.prepare('SELECT count(*) AS n FROM training_runs').get() as { n: number }).n;
   }
