@@ -166,8 +166,8 @@ describe('project store under SIGKILL', () => {
       expect(store.info().labelledImages).toBe(NAMES.length);
       // What the kills left behind, for the log of this run (depends on timing, not asserted).
       console.log(
-        `crash test: removed temp files ${[r1, r2, r3].map((r) => r.removedTempFiles.length).join('/')}, ` +
-          `orphans ${[r1, r2, r3].map((r) => r.removedOrphans.length).join('/')} after the three kills`,
+        `crash test: removed temp files ${[r1, r2, r2b, r3].map((r) => r.removedTempFiles.length).join('/')}, ` +
+          `orphans ${[r1, r2, r2b, r3].map((r) => r.removedOrphans.length).join('/')} after the four kills`,
       );
     } finally {
       store.close();

@@ -108,6 +108,19 @@ describe('addImageFile', () => {
     expect(store.images.list({ patientId: first.patient.id }).map((r) => r.id)).toEqual([first.row.id, other.row.id]);
   });
 
+  it('adds each file once when the same import runs concurrently', async () => {
+    const store = await newStore();
+    const results = await Promise.all([0, 1, 0, 1, 0, 2].map((i) => store.addImageFile(imageInput(i))));
+    expect(results.filter((r) => r.created)).toHaveLength(3);
+    expect(new Set(results.map((r) => r.row.id)).size).toBe(3);
+    const img = results[0].row;
+    const labels = await Promise.all(
+      [0, 0, 0].map(() => store.addLabelVersionFile({ imageId: img.id, bytes: labelBytes(0), source: 'imported', author: 'i', reuseIdentical: true })),
+    );
+    expect(labels.map((l) => l.created)).toEqual([true, false, false]);
+    expect((await store.checkIntegrity()).ok).toBe(true);
+  });
+
   it('rejects missing and empty sources with the file named', async () => {
     const store = await newStore();
     expect(await code(store.addImageFile(imageInput(0, { sourcePath: '/nope/missing.nii.gz' })))).toBe('FILE_NOT_FOUND');
