@@ -1,5 +1,5 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the test reads untyped JSON envelopes */
 // The local server on a real project (store + handlers): operations, file streaming, label save,
-/* eslint-disable @typescript-eslint/no-explicit-any -- test reads untyped JSON envelopes */
 // and refusals that must leave the database and the project folder exactly as they were.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -44,7 +44,7 @@ function req(method: string, p: string, body?: unknown, headers: Record<string, 
 }
 const call = async (op: string, input: unknown, headers?: Record<string, string>) => {
   const r = await req('POST', `/api/${op}`, input, headers);
-  return { status: r.status, env: JSON.parse(r.body.toString()) as { ok: boolean; value?: Record<string, any>; error?: { code: string; message: string } } };
+  return { status: r.status, env: JSON.parse(r.body.toString()) as { ok: boolean; value: any; error?: { code: string; message: string } } };
 };
 
 /** Everything that a refused request must not change: row counts, audit log, files. */

@@ -3,10 +3,11 @@
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readNifti } from '../../main/core/imaging/nifti';
 import { ProjectStore } from '../../main/core/project';
 
-export const ROOT = path.resolve(__dirname, '../..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO = path.join(ROOT, 'resources/demo');
 
 export async function makeTestProject(opts: { labelled?: number; dir?: string } = {}): Promise<{ dir: string; names: string[] }> {

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { SHORTCUTS, shortcutFor } from './shortcuts';
+
+const key = (k: string, mods: Partial<{ ctrlKey: boolean; shiftKey: boolean; metaKey: boolean; altKey: boolean }> = {}) =>
+  shortcutFor({ key: k, ctrlKey: false, shiftKey: false, metaKey: false, altKey: false, ...mods });
+
+describe('labelling shortcuts', () => {
+  it('maps tool letters, segments, brush size, undo/redo and save', () => {
+    expect(key('b')).toEqual({ kind: 'tool', tool: 'brush' });
+    expect(key('E')).toEqual({ kind: 'tool', tool: 'eraser' });
+    expect(key('2')).toEqual({ kind: 'segment', index: 2 });
+    expect(key(']')).toEqual({ kind: 'brush', delta: 1 });
+    expect(key('z', { ctrlKey: true })).toEqual({ kind: 'undo' });
+    expect(key('Z', { ctrlKey: true, shiftKey: true })).toEqual({ kind: 'redo' });
+    expect(key('s', { metaKey: true })).toEqual({ kind: 'save' });
+  });
+
+  it('ignores unbound keys and Alt chords', () => {
+    expect(key('q')).toBeNull();
+    expect(key('b', { altKey: true })).toBeNull();
+    expect(key('0')).toBeNull();
+  });
+
+  it('documents every tool shortcut in the help table', () => {
+    for (const s of SHORTCUTS.filter((x) => x.tool)) expect(key(s.keys.toLowerCase())).toEqual({ kind: 'tool', tool: s.tool });
+  });
+});

@@ -1,0 +1,369 @@
+// The labelling viewer: Cornerstone3D rendering engine, viewports (MPR or one 2D view), the
+// image volume, the labelmap segmentation and the tool group, created by init() and destroyed by
+// dispose(). Vue components hold this service, never raw Cornerstone objects.
+import {
+  cache,
+  Enums as CoreEnums,
+  eventTarget,
+  init as coreInit,
+  RenderingEngine,
+  setVolumesForViewports,
+  utilities as coreUtils,
+  volumeLoader,
+  type Types,
+} from '@cornerstonejs/core';
+import {
+  addTool,
+  BrushTool,
+  CrosshairsTool,
+  Enums as ToolEnums,
+  init as toolsInit,
+  LabelMapEditWithContourTool,
+  PaintFillTool,
+  PanTool,
+  RectangleScissorsTool,
+  segmentation,
+  StackScrollTool,
+  ToolGroupManager,
+  utilities as toolUtils,
+  WindowLevelTool,
+  ZoomTool,
+} from '@cornerstonejs/tools';
+import type { LabelClass } from '../../../shared/contract';
+import { percentiles, toLpsGeometry, type ParsedNifti } from './nifti-parse';
+
+export const TOOL_NAMES = ['brush', 'eraser', 'threshold', 'rectangle', 'freehand', 'fill', 'crosshairs', 'windowLevel'] as const;
+export type LabelTool = (typeof TOOL_NAMES)[number];
+
+const CS_TOOL: Record<LabelTool, string> = {
+  brush: 'SegBrush',
+  eraser: 'SegEraser',
+  threshold: 'SegThresholdBrush',
+  rectangle: RectangleScissorsTool.toolName,
+  freehand: LabelMapEditWithContourTool.toolName,
+  fill: PaintFillTool.toolName,
+  crosshairs: CrosshairsTool.toolName,
+  windowLevel: WindowLevelTool.toolName,
+};
+
+export interface WindowPreset {
+  name: string;
+  lower: number;
+  upper: number;
+}
+
+export interface ViewerElements {
+  /** Three elements for MPR (axial, sagittal, coronal), or one for a W x H x 1 image. */
+  elements: HTMLDivElement[];
+}
+
+let csReady: Promise<void> | null = null;
+function ensureCornerstone(): Promise<void> {
+  csReady ??= (async () => {
+    await coreInit();
+    toolsInit();
+    for (const T of [BrushTool, CrosshairsTool, PaintFillTool, PanTool, RectangleScissorsTool, LabelMapEditWithContourTool, StackScrollTool, WindowLevelTool, ZoomTool]) {
+      addTool(T);
+    }
+  })();
+  return csReady;
+}
+
+let instanceCounter = 0;
+
+export class LabellingViewerService {
+  readonly id = `segloop-${++instanceCounter}`;
+  private engine: RenderingEngine | null = null;
+  private readonly volumeId: string;
+  private readonly segId: string;
+  private readonly toolGroupId: string;
+  private viewportIds: string[] = [];
+  private original: Uint8Array | null = null;
+  private presets: WindowPreset[] = [];
+  private disposed = false;
+  private listeners: (() => void)[] = [];
+  private onChange: (() => void) | null = null;
+  activeTool: LabelTool = 'brush';
+  is2D = false;
+
+  constructor() {
+    this.volumeId = `${this.id}-image`;
+    this.segId = `${this.id}-labels`;
+    this.toolGroupId = `${this.id}-tools`;
+  }
+
+  private firstFrame: (() => void) | null = null;
+
+  /** Calls `cb` once, when the first viewport has rendered the image. */
+  onFirstFrame(cb: () => void): void {
+    this.firstFrame = cb;
+  }
+
+  /** Calls `cb` after every edit of the labelmap (paint, erase, undo, redo). */
+  onDidEditLabels(cb: () => void): void {
+    this.onChange = cb;
+  }
+
+  async init(els: ViewerElements, image: ParsedNifti, labels: Uint8Array | null, schema: readonly LabelClass[]): Promise<void> {
+    await ensureCornerstone();
+    if (this.disposed) return;
+    const [X, Y, Z] = image.shape;
+    this.is2D = Z === 1;
+    const geo = toLpsGeometry(image.affine);
+    const common = {
+      dimensions: [X, Y, Z] as Types.Point3,
+      spacing: geo.spacing as Types.Point3,
+      origin: geo.origin as Types.Point3,
+      direction: geo.direction as Types.Mat3,
+    };
+    const metadata = {
+      BitsAllocated: 32,
+      BitsStored: 32,
+      SamplesPerPixel: 1,
+      HighBit: 31,
+      PhotometricInterpretation: 'MONOCHROME2',
+      PixelRepresentation: 1,
+      Modality: 'MR',
+      ImageOrientationPatient: geo.direction.slice(0, 6),
+      PixelSpacing: [geo.spacing[1], geo.spacing[0]],
+      FrameOfReferenceUID: `${this.id}-for`,
+      Columns: X,
+      Rows: Y,
+      voiLut: [],
+      VOILUTFunction: 'LINEAR',
+    } as unknown as Types.Metadata;
+    volumeLoader.createLocalVolume(this.volumeId, { ...common, metadata, scalarData: image.data });
+
+    const labelData = new Uint8Array(X * Y * Z);
+    if (labels) labelData.set(labels);
+    this.original = labelData.slice();
+    volumeLoader.createLocalLabelmapVolume({ ...common, metadata, scalarData: labelData }, this.segId);
+
+    const [p005, p1, p5, p50, p95, p99, p995] = percentiles(image.data, [0.5, 1, 5, 50, 95, 99, 99.5]);
+    this.presets = [
+      { name: 'Auto (1–99 %)', lower: p1, upper: p99 },
+      { name: 'Wide (0.5–99.5 %)', lower: p005, upper: p995 },
+      { name: 'Narrow (5–95 %)', lower: p5, upper: p95 },
+      { name: 'Bright (50–99.5 %)', lower: p50, upper: p995 },
+    ];
+
+    this.engine = new RenderingEngine(`${this.id}-engine`);
+    const orientations = this.is2D
+      ? [CoreEnums.OrientationAxis.ACQUISITION]
+      : [CoreEnums.OrientationAxis.AXIAL, CoreEnums.OrientationAxis.SAGITTAL, CoreEnums.OrientationAxis.CORONAL];
+    const inputs = orientations.map((orientation, i) => ({
+      viewportId: `${this.id}-vp${i}`,
+      type: CoreEnums.ViewportType.ORTHOGRAPHIC,
+      element: els.elements[i],
+      defaultOptions: { orientation, background: [0, 0, 0] as Types.Point3 },
+    }));
+    this.engine.setViewports(inputs);
+    this.viewportIds = inputs.map((v) => v.viewportId);
+    await setVolumesForViewports(this.engine, [{ volumeId: this.volumeId }], this.viewportIds);
+
+    segmentation.addSegmentations([
+      {
+        segmentationId: this.segId,
+        representation: { type: ToolEnums.SegmentationRepresentations.Labelmap, data: { volumeId: this.segId } },
+      },
+    ]);
+    const map: Record<string, { segmentationId: string }[]> = {};
+    for (const vp of this.viewportIds) map[vp] = [{ segmentationId: this.segId }];
+    await segmentation.addLabelmapRepresentationToViewportMap(map);
+    for (const vp of this.viewportIds) {
+      for (const cls of schema) {
+        if (cls.index === 0) continue;
+        segmentation.config.color.setSegmentIndexColor(vp, this.segId, cls.index, [...hexToRgb(cls.colour), 255] as Types.Color);
+      }
+    }
+    segmentation.segmentIndex.setActiveSegmentIndex(this.segId, schema.find((c) => c.index > 0)?.index ?? 1);
+    this.setOpacity(0.55);
+
+    this.setupTools();
+    this.applyPreset(0);
+
+    const el0 = els.elements[0];
+    const rendered = (): void => {
+      el0.removeEventListener(CoreEnums.Events.IMAGE_RENDERED, rendered);
+      this.firstFrame?.();
+      this.firstFrame = null;
+    };
+    el0.addEventListener(CoreEnums.Events.IMAGE_RENDERED, rendered);
+    this.listeners.push(() => el0.removeEventListener(CoreEnums.Events.IMAGE_RENDERED, rendered));
+    const edited = (): void => this.onChange?.();
+    eventTarget.addEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, edited);
+    this.listeners.push(() => eventTarget.removeEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, edited));
+    this.engine.render();
+  }
+
+  private setupTools(): void {
+    const tg = ToolGroupManager.createToolGroup(this.toolGroupId);
+    if (!tg) throw new Error('Cannot create the tool group');
+    tg.addTool(WindowLevelTool.toolName);
+    tg.addTool(PanTool.toolName);
+    tg.addTool(ZoomTool.toolName);
+    tg.addTool(StackScrollTool.toolName);
+    tg.addToolInstance('SegBrush', BrushTool.toolName, { activeStrategy: 'FILL_INSIDE_CIRCLE' });
+    tg.addToolInstance('SegEraser', BrushTool.toolName, { activeStrategy: 'ERASE_INSIDE_CIRCLE' });
+    tg.addToolInstance('SegThresholdBrush', BrushTool.toolName, { activeStrategy: 'THRESHOLD_INSIDE_CIRCLE' });
+    tg.addTool(RectangleScissorsTool.toolName);
+    tg.addTool(LabelMapEditWithContourTool.toolName);
+    tg.addTool(PaintFillTool.toolName);
+    if (!this.is2D) {
+      tg.addTool(CrosshairsTool.toolName, { getReferenceLineColor: () => 'rgb(74, 163, 255)' });
+    }
+    for (const vp of this.viewportIds) tg.addViewport(vp, this.engine!.id);
+    const B = ToolEnums.MouseBindings;
+    tg.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: B.Auxiliary }] });
+    tg.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: B.Secondary }] });
+    tg.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: B.Wheel }] });
+    this.setTool('brush');
+    this.setBrushSize(2);
+  }
+
+  setTool(tool: LabelTool): void {
+    const tg = ToolGroupManager.getToolGroup(this.toolGroupId);
+    if (!tg) return;
+    if (tool === 'crosshairs' && this.is2D) return;
+    for (const t of TOOL_NAMES) {
+      if (t === tool || (t === 'crosshairs' && this.is2D)) continue;
+      if (!tg.hasTool(CS_TOOL[t])) continue;
+      // Crosshair lines only while the crosshairs tool is chosen; other tools stay passive.
+      if (t === 'crosshairs') tg.setToolDisabled(CS_TOOL[t]);
+      else tg.setToolPassive(CS_TOOL[t]);
+    }
+    tg.setToolActive(CS_TOOL[tool], { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
+    this.activeTool = tool;
+    if (tool === 'threshold') {
+      const vp = this.engine?.getViewport(this.viewportIds[0]) as Types.IVolumeViewport | undefined;
+      const range = vp?.getProperties()?.voiRange;
+      if (range) toolUtils.segmentation.setBrushThresholdForToolGroup(this.toolGroupId, { range: [range.lower, range.upper] as Types.Point2, isDynamic: false, dynamicRadius: 0 });
+    }
+    this.engine?.render();
+  }
+
+  /** Brush radius in millimetres (Cornerstone measures it in world units). */
+  setBrushSize(mm: number): void {
+    toolUtils.segmentation.setBrushSizeForToolGroup(this.toolGroupId, mm);
+  }
+
+  getBrushSize(): number {
+    return toolUtils.segmentation.getBrushSizeForToolGroup(this.toolGroupId) || 2;
+  }
+
+  setActiveSegment(index: number): void {
+    segmentation.segmentIndex.setActiveSegmentIndex(this.segId, index);
+  }
+
+  setSegmentVisible(index: number, visible: boolean): void {
+    for (const vp of this.viewportIds) {
+      segmentation.config.visibility.setSegmentIndexVisibility(vp, { segmentationId: this.segId, type: ToolEnums.SegmentationRepresentations.Labelmap }, index, visible);
+    }
+  }
+
+  setOpacity(alpha: number): void {
+    segmentation.config.style.setStyle(
+      { type: ToolEnums.SegmentationRepresentations.Labelmap, segmentationId: this.segId },
+      { fillAlpha: alpha, fillAlphaInactive: alpha, outlineOpacity: 1, renderOutline: true },
+    );
+  }
+
+  getPresets(): WindowPreset[] {
+    return this.presets;
+  }
+
+  applyPreset(index: number): void {
+    const p = this.presets[index];
+    if (!p || !this.engine) return;
+    for (const id of this.viewportIds) {
+      const vp = this.engine.getViewport(id) as Types.IVolumeViewport;
+      vp.setProperties({ voiRange: { lower: p.lower, upper: p.upper } });
+      vp.render();
+    }
+  }
+
+  undo(): void {
+    coreUtils.HistoryMemo.DefaultHistoryMemo.undo();
+    this.onChange?.();
+  }
+
+  redo(): void {
+    coreUtils.HistoryMemo.DefaultHistoryMemo.redo();
+    this.onChange?.();
+  }
+
+  canUndo(): boolean {
+    return coreUtils.HistoryMemo.DefaultHistoryMemo.canUndo;
+  }
+
+  canRedo(): boolean {
+    return coreUtils.HistoryMemo.DefaultHistoryMemo.canRedo;
+  }
+
+  /** The current labelmap as uint8 in nibabel order. */
+  getLabels(): Uint8Array {
+    const vol = cache.getVolume(this.segId);
+    if (!vol) throw new Error('The labelmap is not loaded');
+    const data = vol.voxelManager?.getCompleteScalarDataArray?.() as ArrayLike<number> | undefined;
+    if (!data) throw new Error('The labelmap has no voxel data');
+    return data instanceof Uint8Array ? data.slice() : Uint8Array.from(data);
+  }
+
+  /** Voxels that differ from what was loaded (or last marked saved). */
+  countChanged(): number {
+    if (!this.original) return 0;
+    const now = this.getLabels();
+    let n = 0;
+    for (let i = 0; i < now.length; i++) if (now[i] !== this.original[i]) n++;
+    return n;
+  }
+
+  markSaved(labels: Uint8Array): void {
+    this.original = labels.slice();
+  }
+
+  /** Counts of what this viewer holds in the Cornerstone cache (for tests and diagnostics). */
+  static cacheStats(): { volumes: number; segmentations: number; images: number } {
+    const c = cache as unknown as { getVolumes(): unknown[]; getCacheSize(): number; _imageCache?: Map<string, unknown> };
+    return {
+      volumes: c.getVolumes().length,
+      segmentations: segmentation.state.getSegmentations().length,
+      images: c._imageCache ? c._imageCache.size : -1,
+    };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const off of this.listeners) off();
+    this.listeners = [];
+    this.onChange = null;
+    try {
+      ToolGroupManager.destroyToolGroup(this.toolGroupId);
+    } catch {
+      /* not created */
+    }
+    try {
+      segmentation.removeSegmentation(this.segId);
+    } catch {
+      /* not added */
+    }
+    this.engine?.destroy();
+    this.engine = null;
+    for (const id of [this.volumeId, this.segId]) {
+      const vol = cache.getVolume(id);
+      const imageIds = vol?.imageIds ?? [];
+      if (cache.getVolumeLoadObject(id) || vol) cache.removeVolumeLoadObject(id);
+      for (const imageId of imageIds) if (cache.getImageLoadObject(imageId) || cache.getImage(imageId)) cache.removeImageLoadObject(imageId);
+    }
+    // Undo history points at the destroyed labelmap: drop it.
+    coreUtils.HistoryMemo.DefaultHistoryMemo.size = 0;
+    coreUtils.HistoryMemo.DefaultHistoryMemo.size = 50;
+    this.original = null;
+  }
+}
+
+function hexToRgb(hex: string): [number, number, number] {
+  const v = parseInt(hex.slice(1), 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+}
