@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { type KernelRunner, allocOutput, free, viewValues } from './kernel-runner';
-import { type Conv2DGeometry, conv2dFilterGrad, conv2dInputGrad, padsWithinKernel } from './conv2d-grads';
+import { type Conv2DGeometry, conv2dFilterGradT, conv2dInputGrad, gatherTransposed, padsWithinKernel } from './conv2d-grads';
 
 type Pad = 'valid' | 'same' | number;
 
@@ -121,10 +121,10 @@ export function conv3dFilterGrad(
 ): TensorInfo | null {
   const p = plan(x.shape, filterShape, g);
   if (!p) return null;
-  const xg = depthGather(r, backend, x, p);
+  const xgT = gatherTransposed(backend, x, { n: p.n, d: p.d, h: p.h, w: p.w, c: p.cin, kd: p.kd, sd: p.sd, front: p.front, outD: p.outD });
   const dy2 = r.reshape(backend, dy, [p.n * p.outD, dy.shape[2], dy.shape[3], p.cout]);
-  const dw2 = conv2dFilterGrad(r, backend, xg, dy2, [p.kh, p.kw, p.kd * p.cin, p.cout], p.g2);
-  free(backend, xg, dy2);
+  const dw2 = conv2dFilterGradT(r, backend, xgT, dy2, [p.kh, p.kw, p.kd * p.cin, p.cout], p.g2);
+  free(backend, xgT, dy2);
   const dw5 = r.reshape(backend, dw2, [p.kh, p.kw, p.kd, p.cin, p.cout]);
   free(backend, dw2);
   const out = r.transpose(backend, dw5, [2, 0, 1, 3, 4]);

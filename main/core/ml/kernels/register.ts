@@ -8,9 +8,10 @@ import { KernelRunner } from './kernel-runner';
 import { conv2dFilterGrad, conv2dGeometry, conv2dInputGrad } from './conv2d-grads';
 import { conv3dFilterGrad, conv3dForward, conv3dGeometry, conv3dInputGrad } from './conv3d';
 import { fastReduce, fastSlice } from './reductions';
+import { util } from '@tensorflow/tfjs-core';
 
 type Inputs = Record<string, TensorInfo>;
-type Impl = (r: KernelRunner, backend: KernelBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | null;
+type Impl = (r: KernelRunner, backend: KernelBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | null;
 
 function checkedInputs(name: string, inputs: NamedTensorInfoMap, keys: string[]): Inputs {
   const out: Inputs = {};
@@ -31,6 +32,7 @@ const INPUT_NAMES: Record<string, string[]> = {
   Slice: ['x'],
   Sum: ['x'],
   Mean: ['x'],
+  SplitV: ['x'],
 };
 
 function dilationsAreOne(attrs: NamedAttrMap): boolean {
@@ -68,6 +70,20 @@ const IMPLS: Record<string, Impl> = {
   },
   Sum: (_r, b, { x }, attrs) => fastReduce(b, x, attrs, false),
   Mean: (_r, b, { x }, attrs) => fastReduce(b, x, attrs, true),
+  // The gradient of concat: the stock wasm SplitV slices through the per-element rank-5 path.
+  SplitV: (_r, b, { x }, attrs) => {
+    if (x.dtype === 'string') return null;
+    const axis = util.parseAxisParam(attrs.axis as number, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x, attrs.numOrSizeSplits as number | number[], axis);
+    const begin = x.shape.map(() => 0);
+    return sizes.map((s) => {
+      const size = [...x.shape];
+      size[axis] = s;
+      const out = fastSlice(b, x, begin, size);
+      begin[axis] += s;
+      return out;
+    });
+  },
 };
 
 /** Kernels we replace per backend. cpu: its conv gradients are naive loops (a 2D U-Net step > 20 min). */
