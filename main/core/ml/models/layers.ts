@@ -6,6 +6,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { normalize } from '../kernels/instance-norm';
 
 type Kwargs = Record<string, unknown>;
 type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
@@ -57,24 +58,23 @@ export class Normalization extends tfl.layers.Layer {
       const x = first(inputs);
       const rank = x.rank;
       const spatial = Array.from({ length: rank - 2 }, (_, i) => i + 1);
-      let mean: tf.Tensor;
-      let variance: tf.Tensor;
-      if (this.kind === 'instance') {
-        ({ mean, variance } = tf.moments(x, spatial, true));
-      } else if (kwargs['training'] === true) {
-        ({ mean, variance } = tf.moments(x, [0, ...spatial], false));
+      const gamma = this.gamma.read() as tf.Tensor1D;
+      const beta = this.beta.read() as tf.Tensor1D;
+      // Training statistics go through the kernels engineer's normalize (closed-form gradient).
+      if (this.kind === 'instance') return normalize(x, gamma, beta, spatial, this.epsilon);
+      const mm = this.movingMean as tfl.LayerVariable;
+      const mv = this.movingVar as tfl.LayerVariable;
+      if (kwargs['training'] === true) {
+        const axes = [0, ...spatial];
+        const { mean, variance } = tf.moments(x, axes, false);
         // Variable writes are not recorded on the gradient tape.
         const m = this.momentum;
-        const mm = this.movingMean as tfl.LayerVariable;
-        const mv = this.movingVar as tfl.LayerVariable;
         mm.write(tf.add(tf.mul(mm.read(), m), tf.mul(mean, 1 - m)));
         mv.write(tf.add(tf.mul(mv.read(), m), tf.mul(variance, 1 - m)));
-      } else {
-        mean = (this.movingMean as tfl.LayerVariable).read();
-        variance = (this.movingVar as tfl.LayerVariable).read();
+        return normalize(x, gamma, beta, axes, this.epsilon);
       }
-      const normed = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.epsilon)));
-      return tf.add(tf.mul(normed, this.gamma.read()), this.beta.read());
+      const normed = tf.div(tf.sub(x, mm.read()), tf.sqrt(tf.add(mv.read(), this.epsilon)));
+      return tf.add(tf.mul(normed, gamma), beta);
     });
   }
 
@@ -94,11 +94,16 @@ export class NearestUpsample extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       let x = first(inputs);
-      // gather along each spatial axis with [0,0,1,1,...]: differentiable on every backend.
+      // Per axis: [pre, n, 1, post] -> concat with itself on axis 2 -> [pre, 2n, post]. Only
+      // rank-4 reshape/concat (gradient: slices), which every backend differentiates; gather's
+      // gradient needs UnsortedSegmentSum, missing on wasm.
       for (let axis = 1; axis < x.rank - 1; axis++) {
-        const n = x.shape[axis];
-        const idx = tf.tensor1d(Array.from({ length: 2 * n }, (_, i) => i >> 1), 'int32');
-        x = tf.gather(x, idx, axis);
+        const shape = x.shape;
+        const pre = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+        const post = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+        const x4 = tf.reshape(x, [pre, shape[axis], 1, post]);
+        const doubled = tf.concat([x4, x4], 2);
+        x = tf.reshape(doubled, shape.map((d, i) => (i === axis ? 2 * d : d)));
       }
       return x;
     });
