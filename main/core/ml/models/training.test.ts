@@ -46,7 +46,7 @@ describe('whole-network gradients against finite differences', () => {
     it(`${name} ${JSON.stringify(extra)} on the chosen backend and against stock cpu`, async () => {
       const { model } = createModel(name, { depth: 2, baseWidth: 2, numClasses: 3, ...extra });
       const wr = createRng(Number(process.env.SEGLOOP_SEED ?? 1));
-      model.setWeights(model.weights.map((w) => tf.tensor(Array.from({ length: w.shape.reduce((a, b) => a * (b ?? 1), 1) }, () => (w.name.includes('gamma') || w.name.includes('variance') ? 1 : 0) + 0.4 * wr.normal()), w.shape as number[])));
+      model.setWeights(model.weights.map((w) => tf.tensor(Array.from({ length: (w.shape as number[]).reduce((a, b) => a * b, 1) }, () => (w.name.includes('gamma') || w.name.includes('variance') ? 1 : 0) + 0.4 * wr.normal()), w.shape as number[])));
       const x = tf.randomNormal(shape, 0, 1, 'float32', 3);
       const target = tf.tidy(() => tf.squeeze(tf.cast(tf.greater(x, 0.3), 'int32'), [shape.length - 1]));
       const loss = createLoss({ numClasses: 3 });
