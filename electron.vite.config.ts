@@ -15,5 +15,8 @@ export default defineConfig({
       rollupOptions: { input: { preload: path.resolve('main/electron/preload.ts') }, output: { format: 'cjs', entryFileNames: '[name].cjs' } },
     },
   },
-  renderer: rendererConfig,
+  renderer: {
+    ...rendererConfig,
+    build: { ...rendererConfig.build, rollupOptions: { input: path.resolve('renderer/index.html') } },
+  },
 });

@@ -161,10 +161,7 @@ export const ErrorEnvelope = z.object({
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string(), details: z.unknown().optional() }),
 });
 
-/** The IPC channel names: one for calls, one for files, one for events. */
-export const IPC_INVOKE = 'segloop:invoke';
-export const IPC_FILE = 'segloop:file';
-export const IPC_EVENT = 'segloop:event';
+export { IPC_EVENT, IPC_FILE, IPC_INVOKE } from './ipc-channels';
 
 /** Turn a zod failure into details a developer can read (path + message), without the input. */
 export function zodIssues(error: z.ZodError): { path: string; message: string }[] {

@@ -1,8 +1,18 @@
 // The Electron shell: one window, locked down. Everything else lives in main/app and main/core.
-import { app, BrowserWindow, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IPC_EVENT, IPC_FILE, IPC_INVOKE } from '../../shared/ipc-channels';
+import { toErrorData } from '../../shared/errors';
+import { ensureDemoProject } from '../app/demo-project';
+import { dispatch, parseFileRequest } from '../app/dispatch';
+import { openProjectApp, type ProjectApp } from '../app/project-app';
 
 const isDev = !!process.env.ELECTRON_RENDERER_URL;
+const __dirname = path.dirname(fileURLToPath(import.meta.url));
+let mainWindow: BrowserWindow | null = null;
+let projectApp: ProjectApp | null = null;
 
 export function createMainWindow(): BrowserWindow {
   const win = new BrowserWindow({
@@ -20,6 +30,10 @@ export function createMainWindow(): BrowserWindow {
     },
   });
   win.once('ready-to-show', () => win.show());
+  mainWindow = win;
+  win.on('closed', () => {
+    if (mainWindow === win) mainWindow = null;
+  });
 
   // No navigation away from the app, no new windows; external links go to the OS browser.
   win.webContents.on('will-navigate', (event, url) => {
@@ -59,10 +73,55 @@ function lockDownSession(): void {
   });
 }
 
+/** Only the top frame of our own window, showing our own page, may call main. */
+export function isTrustedSender(event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  if (!frame || !mainWindow || event.sender.id !== mainWindow.webContents.id) return false;
+  if (frame.parent !== null) return false;
+  return isAppUrl(frame.url);
+}
+
+const untrusted = { ok: false, error: { code: 'FORBIDDEN', message: 'IPC from an unknown frame was refused.' } } as const;
+
+/** The project to open: --project <dir>, $SEGLOOP_PROJECT, else the demo project in the per-user folder. */
+async function projectDir(): Promise<string> {
+  const i = process.argv.indexOf('--project');
+  if (i > 0 && process.argv[i + 1]) return path.resolve(process.argv[i + 1]);
+  if (process.env.SEGLOOP_PROJECT) return path.resolve(process.env.SEGLOOP_PROJECT);
+  return ensureDemoProject();
+}
+
+function wireIpc(api: ProjectApp): void {
+  ipcMain.handle(IPC_INVOKE, async (event, name: unknown, input: unknown) => {
+    if (!isTrustedSender(event)) return untrusted;
+    return dispatch(api.handlers, name, input);
+  });
+  ipcMain.handle(IPC_FILE, async (event, req: unknown) => {
+    if (!isTrustedSender(event)) return untrusted;
+    try {
+      const file = await api.resolveFile(parseFileRequest(req));
+      return { ok: true, value: new Uint8Array(await readFile(file.absPath)) };
+    } catch (err) {
+      return { ok: false, error: toErrorData(err) };
+    }
+  });
+  api.onEvent((msg) => mainWindow?.webContents.send(IPC_EVENT, msg));
+}
+
 if (process.versions.electron) {
   app.enableSandbox();
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
     lockDownSession();
+    try {
+      projectApp = await openProjectApp(await projectDir(), { transport: 'ipc' });
+    } catch (err) {
+      const e = toErrorData(err);
+      const { dialog } = await import('electron');
+      dialog.showErrorBox('Segloop cannot open the project', `${e.code}: ${e.message}`);
+      app.exit(1);
+      return;
+    }
+    wireIpc(projectApp);
     createMainWindow();
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createMainWindow();
@@ -70,5 +129,14 @@ if (process.versions.electron) {
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('will-quit', () => {
+    projectApp?.dispose();
+    projectApp = null;
+  });
+  // Belt and braces: no webview, no new WebContents of any kind.
+  app.on('web-contents-created', (_e, contents) => {
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   });
 }

@@ -1,33 +1,27 @@
+/// <reference lib="dom" />
 // Browser end-to-end: `segloop serve` on a temporary project, Debian Chromium (SwiftShader WebGL),
 // real mouse events. Paint, erase, undo, save; then check the database and the saved NIfTI with
 // nibabel, and that the previous version is untouched.
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureRendererBuilt, launchBrowser, missingPrerequisite, serveProject, type ServeProcess } from './harness';
-import { ROOT, makeTestProject } from './test-project';
+import { createDemoProject } from '../../main/app/demo-project';
+import { ROOT } from './test-project';
 
 const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
 const skipReason = missingPrerequisite();
 const PY_DIFF = path.join(ROOT, 'tests/e2e/ref/label-diff.py');
 
-/** A temporary copy of the demo project: the lead's createDemoProject when it exists, else the same cases via the store API. */
+/** A temporary copy of the demo project (the bundled hippocampus cases, some labelled). */
 async function demoProjectCopy(): Promise<string> {
   const dir = path.join(os.tmpdir(), `segloop-e2e-${process.pid}-${Date.now()}`);
-  const demoModule = path.join(ROOT, 'main/app/demo-project.ts');
-  if (existsSync(demoModule)) {
-    const mod = (await import(/* @vite-ignore */ demoModule)) as { createDemoProject?: (d: string) => Promise<void> };
-    if (mod.createDemoProject) {
-      await mod.createDemoProject(dir);
-      return dir;
-    }
-  }
-  await makeTestProject({ labelled: 2, dir });
+  await createDemoProject(dir);
   return dir;
 }
 
