@@ -2,7 +2,11 @@
 //   core imports neither electron nor renderer; shared imports nothing of ours;
 //   renderer imports only shared and itself; features do not import each other.
 import tseslint from 'typescript-eslint';
-import importX, { createNodeResolver } from 'eslint-plugin-import-x';
+import segloop from './tools/eslint-layers.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.dirname(fileURLToPath(import.meta.url));
 
 export const FEATURES = ['cases', 'labelling', 'review', 'training', 'models', 'diagnostics', 'evaluation'];
 
@@ -30,12 +34,9 @@ export default tseslint.config(
   },
   ...tseslint.configs.recommended,
   {
-    plugins: { 'import-x': importX },
-    settings: {
-      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.mts', '.js', '.mjs', '.vue', '.json'] })],
-    },
+    plugins: { segloop },
     rules: {
-      'import-x/no-restricted-paths': ['error', { zones: layerZones }],
+      'segloop/layers': ['error', { zones: layerZones, root: ROOT }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },

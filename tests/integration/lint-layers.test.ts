@@ -17,7 +17,7 @@ async function lintAs(code: string, virtualPath: string): Promise<string[]> {
 describe('layer rules', () => {
   it('rejects core importing the Electron shell', async () => {
     const msgs = await lintAs(fixture('core-imports-electron-shell.ts'), 'main/core/project/leak.ts');
-    expect(msgs.some((m) => m.startsWith('import-x/no-restricted-paths'))).toBe(true);
+    expect(msgs.some((m) => m.startsWith('segloop/layers'))).toBe(true);
   });
 
   it('rejects core importing electron', async () => {
@@ -27,12 +27,12 @@ describe('layer rules', () => {
 
   it('rejects shared importing main', async () => {
     const msgs = await lintAs(fixture('shared-imports-main.ts'), 'shared/leak.ts');
-    expect(msgs.some((m) => m.startsWith('import-x/no-restricted-paths'))).toBe(true);
+    expect(msgs.some((m) => m.startsWith('segloop/layers'))).toBe(true);
   });
 
   it('rejects a feature importing another feature', async () => {
     const msgs = await lintAs(fixture('feature-imports-feature.ts'), 'renderer/src/features/labelling/leak.ts');
-    expect(msgs.some((m) => m.startsWith('import-x/no-restricted-paths'))).toBe(true);
+    expect(msgs.some((m) => m.startsWith('segloop/layers'))).toBe(true);
   });
 
   it('accepts a core module that respects the layers', async () => {
