@@ -15,8 +15,10 @@
 // so the model cannot learn "which labels exist" from the domain of the image.
 
 import * as tf from '@tensorflow/tfjs-core';
-// Gradients of core ops are not registered by tfjs-core's index; losses are always differentiated.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// tfjs-core registers no gradients by itself; tfjs-layers registers them all, under Node's CJS
+// bundle and under ESM resolution alike (a deep import of tfjs-core/dist/register_all_gradients
+// breaks plain Node ESM: ERR_UNSUPPORTED_DIR_IMPORT).
+import '@tensorflow/tfjs-layers';
 import { SegloopError } from '../../../shared/errors';
 import type { Rng } from './data/prng';
 
