@@ -6,6 +6,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SegloopError } from '../../shared/errors';
+import { TEMP_MARKER } from '../../main/core/project/files';
 import {
   assertFinite,
   assertSameGeometry,
@@ -161,8 +162,10 @@ describe('writeNifti -> nibabel', () => {
     );
     expect((await errorOf(() => encodeNifti({ ...bad, shape: [2, 2, 3] }))).code).toBe('INVALID_ARGUMENT');
     expect((await errorOf(() => writeNifti(path.join(tmp, 'x.png'), bad))).code).toBe('INVALID_ARGUMENT');
-    expect((await errorOf(() => writeNifti(path.join(tmp, 'no/such/dir/x.nii'), bad))).code).toBe('FILE_NOT_FOUND');
-    expect(readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // The shared atomic writer creates missing folders (durably) rather than failing.
+    await writeNifti(path.join(tmp, 'no/such/dir/x.nii'), { ...bad, data: new Uint8Array(8) }, { dtype: 'uint8' });
+    expect(readFileSync(path.join(tmp, 'no/such/dir/x.nii')).length).toBe(352 + 8);
+    expect(readdirSync(tmp).filter((f) => f.includes(TEMP_MARKER) || f.endsWith('.tmp'))).toEqual([]);
   });
 });
 

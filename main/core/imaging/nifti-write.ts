@@ -1,11 +1,9 @@
 // NIfTI-1 writer: little-endian single file (.nii or .nii.gz), vox_offset 352, sform and qform
 // both set from the affine, written atomically (temp file in the same folder, fsync, rename).
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { SegloopError } from '../../../shared/errors';
+import { writeFileAtomic } from '../project/files';
 import { affineToQform } from './geometry';
 import { DTYPE_TO_CODE, NIFTI_DATATYPES } from './nifti-header';
 import type { DType, Mat4, VoxelArray } from './volume';
@@ -163,43 +161,9 @@ export function encodeNifti(vol: WritableVolume, opts: WriteNiftiOptions = {}): 
   return Buffer.concat([h, encodeVoxels(vol.data, dtype)]);
 }
 
-function fsError(err: unknown, filePath: string): never {
-  const e = err as NodeJS.ErrnoException;
-  if (e && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) {
-    throw new SegloopError('DISK_FULL', `The disk is full: ${filePath} was not written. Free some space and try again.`, { file: filePath });
-  }
-  if (e && e.code === 'ENOENT') {
-    throw new SegloopError('FILE_NOT_FOUND', `Cannot write ${filePath}: its folder does not exist.`, { file: filePath });
-  }
-  throw err;
-}
-
-/** Write `bytes` to `filePath` atomically: temp file beside it, fsync, rename over. */
-export async function writeFileAtomic(filePath: string, bytes: Uint8Array): Promise<void> {
-  const dir = path.dirname(filePath);
-  const tmp = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(tmp, 'wx');
-    await handle.writeFile(bytes);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.rename(tmp, filePath);
-  } catch (err) {
-    if (handle) await handle.close().catch(() => undefined);
-    await fs.unlink(tmp).catch(() => undefined);
-    fsError(err, filePath);
-  }
-  // make the rename itself durable; not every platform can fsync a directory
-  try {
-    const d = await fs.open(dir, 'r');
-    await d.sync().catch(() => undefined);
-    await d.close();
-  } catch {
-    /* best effort */
-  }
-}
+// One atomic-write implementation for the whole app: its temp files carry the marker that project
+// recovery cleans up after a crash.
+export { writeFileAtomic };
 
 /** Write a 3D volume as NIfTI-1 (.nii.gz compressed, .nii plain). */
 export async function writeNifti(filePath: string, vol: WritableVolume, opts: WriteNiftiOptions = {}): Promise<void> {
