@@ -5,6 +5,7 @@ import { registerMetrics } from './metrics';
 import { registerProjectCommands } from './project';
 import { registerRead } from './read';
 import { registerServe } from './serve';
+import { registerTrain } from './train';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -14,4 +15,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerDoctor,
   registerMetrics,
   registerServe,
+  registerTrain,
 ];

@@ -32,6 +32,8 @@ export type EpochMetrics = z.infer<typeof EpochMetrics>;
 
 export const ChildMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number().int() }),
+  /** The tfjs backend the task computes on (sent once it is initialised). */
+  z.object({ type: z.literal('backend'), name: z.string(), detail: z.string() }),
   z.object({
     type: z.literal('progress'),
     fraction: z.number().min(0).max(1).nullable(),
@@ -47,4 +49,4 @@ export const ChildMessage = z.discriminatedUnion('type', [
 export type ChildMessage = z.infer<typeof ChildMessage>;
 
 /** Messages a task may send while it runs (ready/done/error belong to the runtime). */
-export type TaskEvent = Extract<ChildMessage, { type: 'progress' | 'epoch' | 'log' | 'checkpoint' }>;
+export type TaskEvent = Extract<ChildMessage, { type: 'backend' | 'progress' | 'epoch' | 'log' | 'checkpoint' }>;

@@ -1,0 +1,280 @@
+// Training as seen from the project: picks the data (newest label version of every image not
+// in the test split), derives a default configuration from the images, records the run in
+// training_runs, runs the trainer in a worker child process, streams its events, and at the end
+// files the weights into the project and creates the model version — weights file first,
+// then model row + weights + run status in ONE transaction, so a crash at any point leaves
+// either no model row or a complete one. Interrupted runs (worker killed, parent killed) end as
+// 'failed' with a message that says how to continue (`--resume`).
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { SegloopError } from '../../../shared/errors';
+import type { ProjectStore } from '../project';
+import { sha256Bytes, writeFileAtomic, toProjectRelative } from '../project/files';
+import type { JsonObject, ModelRow, TrainingRunRow } from '../project/types';
+import type { TrainCase, TrainerConfigInput, TrainResult } from '../ml/trainer';
+import { readLatest } from '../ml/trainer-checkpoint';
+import type { TaskEvent } from '../worker/protocol';
+import { runWorkerTask, type WorkerLauncher } from '../worker/worker-host';
+
+export const RUNS_DIR = 'runs';
+
+export interface TrainInProjectOptions {
+  architecture?: string;
+  epochs?: number | null;
+  minutes?: number | null;
+  /** Continue the most recent interrupted/cancelled run from its last checkpoint. */
+  resume?: boolean;
+  /** Any trainer setting (patch size, batch size, lr, model options...). */
+  config?: Partial<TrainerConfigInput>;
+  /** Train on pseudo-labels too (default: only manual, imported and reviewed AI labels). */
+  includePseudo?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (e: TaskEvent) => void;
+  onRun?: (run: TrainingRunRow) => void;
+  onWorkerReady?: (pid: number) => void;
+  launcher?: WorkerLauncher;
+  entry?: string;
+  actor?: string;
+}
+
+export interface TrainOutcome {
+  run: TrainingRunRow;
+  model: ModelRow | null;
+  result: TrainResult;
+}
+
+export function runDirOf(store: ProjectStore, runId: number): string {
+  return path.join(store.dir, RUNS_DIR, String(runId));
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** Marks runs left 'running'/'queued' by a process that no longer exists as failed. */
+export async function reapInterruptedRuns(store: ProjectStore): Promise<number[]> {
+  const reaped: number[] = [];
+  for (const run of store.trainingRuns.list()) {
+    if (run.status !== 'running' && run.status !== 'queued') continue;
+    let owner: { pid?: number } = {};
+    try {
+      owner = JSON.parse(await fs.readFile(path.join(runDirOf(store, run.id), 'owner.json'), 'utf8')) as { pid?: number };
+    } catch {
+      // no owner file: the run never started a process
+    }
+    if (typeof owner.pid === 'number' && owner.pid !== process.pid && pidAlive(owner.pid)) continue;
+    if (owner.pid === process.pid) continue;
+    store.trainingRuns.finish(run.id, 'failed', 'Interrupted: the process running this training stopped without finishing (killed or crashed). Continue it with `segloop train --resume`.');
+    reaped.push(run.id);
+  }
+  return reaped;
+}
+
+const multipleOf = (v: number, m: number): number => Math.ceil(v / m) * m;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * Default configuration from the data: median spacing as the target, per-image z-score, and a
+ * patch that covers the (resampled) images in-plane for 2D — or their median extent for 3D —
+ * rounded up to what the U-Net's depth needs. 2D is the default architecture: with the wasm
+ * backend a 3D U-Net step on a 40x56x40 patch takes ~15-30 s here (docs/ml-results.md).
+ */
+export function defaultTrainingConfig(
+  images: readonly { shape: number[]; spacing: number[] }[],
+  numClasses: number,
+  architecture = 'unet2d',
+): TrainerConfigInput {
+  const spacing = [0, 1, 2].map((a) => median(images.map((i) => i.spacing[a]))) as [number, number, number];
+  const ext = [0, 1, 2].map((a) => images.map((i) => (i.shape[a] * i.spacing[a]) / spacing[a]));
+  const is2d = architecture === 'unet2d';
+  const depth = 4;
+  const div = 2 ** (depth - 1);
+  const patchSize = is2d
+    ? [0, 1].map((a) => Math.min(256, multipleOf(Math.max(...ext[a]), div)))
+    : [0, 1, 2].map((a) => Math.min(128, multipleOf(median(ext[a]), div)));
+  return {
+    architecture,
+    model: is2d ? { depth, baseWidth: 32, norm: 'instance' } : { depth, baseWidth: 16, norm: 'instance' },
+    numClasses,
+    patchSize,
+    batchSize: is2d ? 16 : 2,
+    targetSpacing: spacing,
+    stepsPerEpoch: 50,
+    lr: 2e-3,
+  };
+}
+
+interface Snapshot {
+  cases: TrainCase[];
+  labelVersionIds: number[];
+}
+
+async function collectCases(store: ProjectStore, labelVersionIds: number[] | null, includePseudo: boolean): Promise<Snapshot> {
+  const versions = labelVersionIds
+    ? labelVersionIds.map((id) => store.labelVersions.require(id))
+    : store.labelVersions.latestPerImage().filter((lv) => includePseudo || lv.source !== 'pseudo');
+  const cases: TrainCase[] = [];
+  const ids: number[] = [];
+  for (const lv of versions) {
+    const img = store.images.require(lv.imageId);
+    if (!labelVersionIds && img.split === 'test') continue; // the test split is never trained on
+    const patient = store.patients.require(img.patientId);
+    cases.push({
+      id: `image-${img.id}`,
+      patientId: patient.externalId,
+      imagePath: await store.resolve(img.path),
+      labelPath: await store.resolve(lv.path),
+      labelledClasses: lv.labelledClasses,
+      fixedSplit: img.split === 'train' || img.split === 'val' ? img.split : null,
+    });
+    ids.push(lv.id);
+  }
+  return { cases, labelVersionIds: ids };
+}
+
+function classCount(store: ProjectStore): number {
+  const classes = store.labelSchema.list();
+  const n = classes.length ? Math.max(...classes.map((c) => c.idx)) + 1 : 0;
+  if (n < 2) throw new SegloopError('NO_TRAINING_DATA', 'The project has no label classes: define the label schema (background + at least one structure) first.');
+  return n;
+}
+
+/** The newest run that stopped early and left a checkpoint, if any. */
+export async function findResumableRun(store: ProjectStore): Promise<TrainingRunRow | null> {
+  const runs = store.trainingRuns.list().reverse();
+  for (const r of runs) {
+    if (r.status === 'completed') return null; // a finished run supersedes older interrupted ones
+    if ((r.status === 'failed' || r.status === 'cancelled') && (await readLatest(runDirOf(store, r.id)).catch(() => null))) return r;
+  }
+  return null;
+}
+
+export async function trainInProject(store: ProjectStore, opts: TrainInProjectOptions = {}): Promise<TrainOutcome> {
+  await reapInterruptedRuns(store);
+  const numClasses = classCount(store);
+  let config: TrainerConfigInput;
+  let snapshot: Snapshot;
+  let resumeFrom: string | null = null;
+  let resumedRun: TrainingRunRow | null = null;
+  if (opts.resume) {
+    resumedRun = await findResumableRun(store);
+    if (!resumedRun) {
+      throw new SegloopError('INVALID_ARGUMENT', 'There is no interrupted or cancelled training with a checkpoint to resume: start a new training without --resume.');
+    }
+    const prev = resumedRun.config as unknown as { trainer: TrainerConfigInput };
+    config = { ...prev.trainer };
+    if (opts.epochs !== undefined && opts.epochs !== null) config = { ...config, epochs: opts.epochs };
+    if (opts.minutes !== undefined && opts.minutes !== null) config = { ...config, minutes: opts.minutes };
+    snapshot = await collectCases(store, resumedRun.dataSnapshot.labelVersionIds, true);
+    resumeFrom = runDirOf(store, resumedRun.id);
+  } else {
+    snapshot = await collectCases(store, null, opts.includePseudo ?? false);
+    if (snapshot.cases.length === 0) {
+      throw new SegloopError('NO_TRAINING_DATA', 'No labelled images outside the test split: import or draw labels before training.');
+    }
+    const imgs = snapshot.cases.map((c) => store.images.require(Number(c.id.slice('image-'.length))));
+    config = { ...defaultTrainingConfig(imgs, numClasses, opts.architecture ?? opts.config?.architecture ?? 'unet2d'), ...opts.config };
+    if (opts.architecture) config.architecture = opts.architecture;
+    config.epochs = opts.epochs ?? config.epochs ?? null;
+    config.minutes = opts.minutes ?? config.minutes ?? null;
+    if (config.epochs == null && config.minutes == null) config.epochs = 20;
+  }
+  const runConfig: JsonObject = JSON.parse(JSON.stringify({ trainer: config, resumedFromRun: resumedRun?.id ?? null }));
+  let run = store.trainingRuns.create({ config: runConfig, dataSnapshot: { labelVersionIds: snapshot.labelVersionIds } }, { actor: opts.actor });
+  opts.onRun?.(run);
+  const runDir = runDirOf(store, run.id);
+  await fs.mkdir(runDir, { recursive: true });
+  await writeFileAtomic(path.join(runDir, 'owner.json'), new TextEncoder().encode(JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() })));
+
+  let marked = false;
+  const markRunning = (backend: string): void => {
+    if (marked) return;
+    marked = true;
+    run = store.trainingRuns.markRunning(run.id, backend, { actor: opts.actor });
+  };
+  const logLine = (text: string): void => store.trainingRuns.appendLog(run.id, `${new Date().toISOString()} ${text}\n`);
+  if (resumedRun) logLine(`resuming run ${resumedRun.id} from ${resumeFrom}`);
+
+  let result: TrainResult;
+  try {
+    result = (await runWorkerTask('train', { runDir, cases: snapshot.cases, config, resumeFrom }, {
+      launcher: opts.launcher,
+      entry: opts.entry,
+      signal: opts.signal,
+      onReady: opts.onWorkerReady,
+      cancelGraceMs: 120_000,
+      onEvent: (e) => {
+        if (e.type === 'backend') markRunning(e.name + (e.detail ? ` (${e.detail})` : ''));
+        else if (e.type === 'log') logLine(`[${e.level}] ${e.message}`);
+        else if (e.type === 'epoch') {
+          const m = e.metrics;
+          logLine(`epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)} val dice [${m.valDice.map((d) => (d === null ? '-' : d.toFixed(4))).join(', ')}] lr ${m.lr.toExponential(2)} ${m.seconds.toFixed(1)} s`);
+        }
+        opts.onEvent?.(e);
+      },
+    })) as TrainResult;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    const cancelled = e.code === 'JOB_CANCELLED';
+    const message = cancelled
+      ? 'Cancelled. Continue it with `segloop train --resume`.'
+      : `${e.code ?? 'INTERNAL_ERROR'}: ${e.message ?? String(err)}${existsSync(path.join(runDir, 'checkpoint', 'latest.json')) ? ' Continue it from its last checkpoint with `segloop train --resume`.' : ''}`;
+    if (!marked) markRunning('unknown');
+    logLine(`[error] ${message}`);
+    run = store.trainingRuns.finish(run.id, cancelled ? 'cancelled' : 'failed', message, { actor: opts.actor });
+    throw err;
+  }
+
+  if (!marked) markRunning(result.backend);
+  if (result.stopReason === 'cancelled') {
+    logLine('[info] cancelled; the last checkpoint is kept for --resume');
+    run = store.trainingRuns.finish(run.id, 'cancelled', 'Cancelled. Continue it with `segloop train --resume`.', { actor: opts.actor });
+    return { run, model: null, result };
+  }
+
+  // File the weights (outside any transaction: files first), then rows in one transaction.
+  const bytes = new Uint8Array(await fs.readFile(result.weightsFile));
+  const sha = sha256Bytes(bytes);
+  if (sha !== result.weightsSha256) throw new SegloopError('CHECKSUM_MISMATCH', `The trained weights ${result.weightsFile} changed on disk before they were saved.`);
+  const rel = `models/run-${run.id}/${sha.slice(0, 12)}-weights.bin`;
+  await writeFileAtomic(await store.resolve(rel), bytes);
+  const classes = store.labelSchema.list();
+  const nameOf = (k: number): string => classes.find((c) => c.idx === k)?.name ?? `class ${k}`;
+  const metrics: JsonObject = JSON.parse(
+    JSON.stringify({
+      valDice: Object.fromEntries((result.valDice ?? []).map((d, i) => [nameOf(i + 1), d])),
+      valMeanDice: result.valMeanDice,
+      bestEpoch: result.bestEpoch,
+      epochs: result.epochs,
+      steps: result.steps,
+      trainSeconds: Math.round(result.trainSeconds),
+      backend: result.backend,
+      stopReason: result.stopReason,
+      validationImages: result.valIds.length,
+    }),
+  );
+  const modelConfig: JsonObject = JSON.parse(JSON.stringify({ ...result.meta, training: config }));
+  let model: ModelRow | null = null;
+  store.database
+    .transaction(() => {
+      const created = store.models.create({ architecture: result.meta.architecture, config: modelConfig, trainingRunId: run.id, metrics }, { actor: opts.actor });
+      model = store.models.setWeights(created.id, rel, sha, { actor: opts.actor });
+      store.trainingRuns.appendLog(run.id, `${new Date().toISOString()} [info] model v${model.version} (id ${model.id}) saved: ${rel}; stop: ${result.stopReason}\n`);
+      run = store.trainingRuns.finish(run.id, 'completed', null, { actor: opts.actor });
+    })
+    .immediate();
+  await fs.rm(result.weightsFile, { force: true });
+  return { run, model, result };
+}
+
+export function relativeRunDir(store: ProjectStore, runId: number): string {
+  return toProjectRelative(store.dir, runDirOf(store, runId));
+}
