@@ -138,6 +138,8 @@ export class LabellingViewerService {
     if (labels) labelData.set(labels);
     this.original = labelData.slice();
     volumeLoader.createLocalLabelmapVolume({ ...common, metadata, scalarData: labelData }, this.segId);
+    this.fixSlicePositions(this.volumeId, geo, Z);
+    this.fixSlicePositions(this.segId, geo, Z);
 
     const [p005, p1, p5, p50, p95, p99, p995] = percentiles(image.data, [0.5, 1, 5, 50, 95, 99, 99.5]);
     this.presets = [
@@ -194,6 +196,25 @@ export class LabellingViewerService {
     eventTarget.addEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, edited);
     this.listeners.push(() => eventTarget.removeEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, edited));
     this.engine.render();
+  }
+
+  /**
+   * createLocalVolume gives every slice image the volume's origin; tools and the labelmap mapper
+   * look slices up by position, so give each its real position (origin + k * spacing_k * k_dir).
+   */
+  private fixSlicePositions(volumeId: string, geo: { origin: number[]; direction: number[]; spacing: number[] }, Z: number): void {
+    const vol = cache.getVolume(volumeId);
+    if (!vol) return;
+    const k = geo.direction.slice(6, 9);
+    vol.imageIds.forEach((imageId, i) => {
+      const plane = coreUtils.genericMetadataProvider.get(CoreEnums.MetadataModules.IMAGE_PLANE, imageId) as Record<string, unknown> | undefined;
+      if (!plane || i >= Z) return;
+      const pos = [0, 1, 2].map((a) => geo.origin[a] + i * geo.spacing[2] * k[a]);
+      coreUtils.genericMetadataProvider.add(imageId, {
+        type: CoreEnums.MetadataModules.IMAGE_PLANE,
+        metadata: { ...plane, imagePositionPatient: pos, frameOfReferenceUID: `${this.id}-for`, sliceLocation: pos[2] },
+      });
+    });
   }
 
   private setupTools(): void {

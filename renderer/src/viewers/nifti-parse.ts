@@ -40,6 +40,8 @@ export async function parseNifti(raw: ArrayBuffer, name = 'file'): Promise<Parse
     if (dv.getInt32(0, false) !== 348) throw new Error(`${name}: not a NIfTI-1 file (sizeof_hdr is not 348).`);
     le = false;
   }
+  const magic = String.fromCharCode(dv.getUint8(344), dv.getUint8(345), dv.getUint8(346));
+  if (magic !== 'n+1' && magic !== 'ni1') throw new Error(`${name}: not a NIfTI-1 file (bad magic "${magic.replace(/[^ -~]/g, '?')}").`);
   const i16 = (o: number) => dv.getInt16(o, le);
   const f32 = (o: number) => dv.getFloat32(o, le);
   const ndim = i16(40);
