@@ -1,5 +1,6 @@
 // The command registry: add one import and one entry per command.
 import type { Command } from 'commander';
+import { registerDiagnose } from './diagnose';
 import { registerDoctor } from './doctor';
 import { registerMetrics } from './metrics';
 import { registerProjectCommands } from './project';
@@ -16,4 +17,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerMetrics,
   registerServe,
   registerTrain,
+  registerDiagnose,
 ];
