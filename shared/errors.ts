@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'MODEL_NOT_FOUND',
   'PATIENT_NOT_FOUND',
   'SPLIT_LEAKAGE',
+  'SPLIT_FROZEN',
   'DISK_FULL',
   'CHECKSUM_MISMATCH',
   // transport
