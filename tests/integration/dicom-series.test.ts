@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SegloopError } from '../../shared/errors';
 import { readDicomSeries, scanDicomFolder, scanDicomFolderWithReport, type DicomVolume } from '../../main/core/imaging/dicom';
 
-const DATA = '/work/shared/data/dicom';
+import { DICOM as DATA } from '../data-root';
 const SERIES_DIR = join(DATA, 't1_fl2d_sag');
 const REF_NII = join(DATA, 'reference_dcm2niix', '3_t1_fl2d_sag.nii.gz');
 const EXPECTED = JSON.parse(readFileSync(join(DATA, 'EXPECTED.json'), 'utf8'));

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const PY = '/usr/bin/python3';
-const LABELS = '/work/shared/data/hippocampus/labels';
+import { HIPPOCAMPUS } from '../data-root';
+const LABELS = join(HIPPOCAMPUS, 'labels');
 const CASE = 'hippocampus_041';
 const SCRIPT = new URL('./ref/metrics_scipy.py', import.meta.url).pathname;
 const CLI = new URL('../../bin/segloop.mjs', import.meta.url).pathname;

@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { segmentationMetrics, type ClassMetrics } from '../../main/core/evaluation/metrics';
 
 const PY = '/usr/bin/python3';
-const LABELS = '/work/shared/data/hippocampus/labels';
+import { HIPPOCAMPUS } from '../data-root';
+const LABELS = join(HIPPOCAMPUS, 'labels');
 const CASES = ['hippocampus_003', 'hippocampus_006', 'hippocampus_017', 'hippocampus_025', 'hippocampus_041', 'hippocampus_099'];
 const SCRIPT = new URL('./ref/metrics_scipy.py', import.meta.url).pathname;
 
@@ -30,7 +31,7 @@ function loadRef(): RefCase[] {
 }
 
 // Skipped (with this reason) only where python3 or the shared hippocampus data is missing.
-describe.skipIf(!available)('segmentation metrics vs scipy (python3 + /work/shared/data/hippocampus required)', () => {
+describe.skipIf(!available)('segmentation metrics vs scipy (python3 required)', () => {
   const worst = { dice: 0, iou: 0, volume: 0, hd95: 0, hd: 0, assd: 0 };
   let compared = 0;
 

@@ -6,7 +6,7 @@ import { SegloopError } from '../../shared/errors';
 import { axcodes, readNifti, toCanonicalRas, voxelToWorld, type NiftiImage } from '../../main/core/imaging/nifti';
 import type { Mat4 } from '../../main/core/imaging/volume';
 
-const FORMATS = path.resolve(__dirname, '../../../shared/data/formats');
+import { FORMATS } from '../data-root';
 type Num = number | string;
 interface Entry {
   loads: boolean;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertSameGeometry, readNifti, type NiftiImage } from '../../main/core/imaging/nifti';
 
-const ROOT = path.resolve(__dirname, '../../../shared/data/hippocampus');
+import { HIPPOCAMPUS as ROOT } from '../data-root';
 const DUMP = path.resolve(__dirname, 'ref/nifti_dump.py');
 const ids = readdirSync(path.join(ROOT, 'images'))
   .filter((f) => f.endsWith('.nii.gz'))

@@ -18,8 +18,7 @@ import {
 } from '../../main/core/imaging/nifti';
 import type { Mat4, Volume } from '../../main/core/imaging/volume';
 
-const FORMATS = path.resolve(__dirname, '../../../shared/data/formats');
-const HIPPO = path.resolve(__dirname, '../../../shared/data/hippocampus');
+import { FORMATS, HIPPOCAMPUS as HIPPO } from '../data-root';
 const DUMP = path.resolve(__dirname, 'ref/nifti_dump.py');
 
 interface Ref {

@@ -11,7 +11,7 @@ import { ProjectStore, sha256Bytes, TEMP_MARKER, type RecoveryReport } from '../
 import { listManagedFiles, referencedFiles } from '../../main/core/project/recovery';
 
 const ROOT = path.resolve(__dirname, '../..');
-const DATA = '/work/shared/data/hippocampus';
+import { HIPPOCAMPUS as DATA } from '../data-root';
 const CHILD = 'tests/fixtures/project-crash-child.ts';
 const NAMES = readdirSync(path.join(DATA, 'images')).sort();
 

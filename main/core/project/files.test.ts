@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { SegloopError } from '../../../shared/errors';
 import { defaultIo, resolveInProject, safeFileName, sha256Bytes, sha256File, TEMP_MARKER, writeFileAtomic, type AtomicWriteIo } from './files';
 
-const HIPPO = '/work/shared/data/hippocampus/images/hippocampus_003.nii.gz';
+import { HIPPOCAMPUS } from '../../../tests/data-root';
+const HIPPO = path.join(HIPPOCAMPUS, 'images/hippocampus_003.nii.gz');
 
 function tmpDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'segloop-files-'));

@@ -7,7 +7,7 @@ import { defaultIo, sha256Bytes, TEMP_MARKER, type AtomicWriteIo } from './files
 import { ProjectStore, type AddImageInput } from './project-store';
 import { listManagedFiles } from './recovery';
 
-const DATA = '/work/shared/data/hippocampus';
+import { HIPPOCAMPUS as DATA } from '../../../tests/data-root';
 const IMAGES = readdirSync(path.join(DATA, 'images')).sort();
 const imagePath = (i: number): string => path.join(DATA, 'images', IMAGES[i]);
 const labelBytes = (i: number): Buffer => readFileSync(path.join(DATA, 'labels', IMAGES[i]));

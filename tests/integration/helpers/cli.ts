@@ -1,9 +1,10 @@
 // Runs the real `segloop` command (bin/segloop.mjs) in a child process, as a user would.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { DATA_ROOT } from '../../data-root';
 
 export const REPO = path.resolve(__dirname, '../../..');
-export const DATA = path.resolve(REPO, '../shared/data');
+export const DATA = DATA_ROOT;
 
 export interface CliResult {
   status: number | null;
