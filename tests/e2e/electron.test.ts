@@ -2,23 +2,21 @@
 // The Electron shell end to end (Playwright `_electron`): the window opens a project through the
 // preload bridge, the cases screen lists it, and the bridge exposes no ipcRenderer/require.
 // Runs wherever an Electron binary exists; here (no binary can be downloaded) it skips and says why.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron as electron } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { createDemoProject } from '../../main/app/demo-project';
 import { electronBinaryStatus } from '../../main/cli/commands/doctor';
+import { run, withBuildLock } from './harness';
 import { ROOT } from './test-project';
 
 const status = electronBinaryStatus();
 
 describe('Electron shell', () => {
   it.skipIf(!status.present)(`opens the demo project in a locked-down window${status.present ? '' : ` (skipped: no Electron binary — ${status.reason})`}`, async () => {
-    if (!existsSync(path.join(ROOT, 'out/main/main.js'))) {
-      execFileSync(process.execPath, [path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: ROOT, stdio: 'inherit' });
-    }
+    await withBuildLock(() => run(process.execPath, [path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build']));
     const dir = path.join(os.tmpdir(), `segloop-electron-${process.pid}`);
     mkdirSync(path.dirname(dir), { recursive: true });
     await createDemoProject(dir);

@@ -1,7 +1,7 @@
 // End-to-end harness: `segloop serve` as a real child process on a temporary project, and
 // Debian's Chromium driven by playwright-core, rendering WebGL through SwiftShader.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { ROOT } from './test-project';
@@ -31,13 +31,59 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 120_000 });
 }
 
-/** Builds the renderer if out/renderer is missing (about 20 s), so `npm test` works on a fresh clone. */
-export async function ensureRendererBuilt(): Promise<void> {
-  if (existsSync(path.join(UI_DIR, 'index.html'))) return;
-  await run(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn']);
+/** Newest modification time under a folder (source files only). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
+    else if (/\.(ts|vue|css|html)$/.test(entry.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
 }
 
-function run(cmd: string, args: string[]): Promise<void> {
+function rendererIsFresh(): boolean {
+  const index = path.join(UI_DIR, 'index.html');
+  if (!existsSync(index)) return false;
+  const built = statSync(index).mtimeMs;
+  return newestMtime(path.join(ROOT, 'renderer')) <= built && newestMtime(path.join(ROOT, 'shared')) <= built;
+}
+
+/**
+ * Runs `work` while holding a lock file, so that parallel test files never build into out/ at
+ * the same time. A lock older than 10 minutes is taken to be left by a killed run.
+ */
+export async function withBuildLock<T>(work: () => Promise<T>): Promise<T> {
+  const lock = path.join(ROOT, 'out/.build-lock');
+  mkdirSync(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch {
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 10 * 60_000) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) throw new Error(`waited 10 minutes for ${lock}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** Builds the renderer when out/renderer is missing or older than its sources (about 20 s). */
+export async function ensureRendererBuilt(): Promise<void> {
+  await withBuildLock(async () => {
+    if (rendererIsFresh()) return;
+    await run(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn']);
+  });
+}
+
+export function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));

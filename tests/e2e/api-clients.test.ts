@@ -1,0 +1,103 @@
+// One interface, two transports: the same checks run against the IPC client (over a bridge that
+// dispatches like main/electron does) and the HTTP client (over a real `startServer`), both on
+// the same project. Screens only see ApiClient, so both must behave identically.
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FileRequest } from '../../shared/contract';
+import { SegloopError, toErrorData } from '../../shared/errors';
+import { dispatch, parseFileRequest } from '../../main/app/dispatch';
+import { openProjectApp, type ProjectApp } from '../../main/app/project-app';
+import { startServer, type RunningServer } from '../../main/server/server';
+import type { ApiClient, SegloopBridge } from '../../renderer/src/api/api-client';
+import { HttpApiClient } from '../../renderer/src/api/http-client';
+import { IpcApiClient } from '../../renderer/src/api/ipc-client';
+import { makeTestProject } from './test-project';
+
+let dir = '';
+let app: ProjectApp;
+let server: RunningServer;
+
+/** What main/electron/main.ts does for the two channels, minus Electron itself. */
+function bridgeFor(api: ProjectApp): SegloopBridge {
+  return {
+    invoke: (name, input) => dispatch(api.handlers, name, structuredClone(input)),
+    async readFile(req: FileRequest) {
+      try {
+        const file = await api.resolveFile(parseFileRequest(req));
+        return { ok: true, value: new Uint8Array(readFileSync(file.absPath)) };
+      } catch (err) {
+        return { ok: false, error: toErrorData(err) };
+      }
+    },
+    onEvent: (l) => api.onEvent(l),
+  };
+}
+
+beforeAll(async () => {
+  ({ dir } = await makeTestProject({ labelled: 1 }));
+  app = await openProjectApp(dir, { transport: 'http', author: 'clients' });
+  server = await startServer({ api: app });
+});
+afterAll(async () => {
+  await server?.close();
+  app?.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const clients: [string, () => ApiClient][] = [
+  ['IPC', () => new IpcApiClient(bridgeFor(app))],
+  ['HTTP', () => new HttpApiClient(server.url, server.token)],
+];
+
+describe.each(clients)('%s ApiClient', (_name, make) => {
+  it('calls operations and returns validated values', async () => {
+    const api = make();
+    const info = await api.call('project:info', {});
+    expect(info).toMatchObject({ name: 'E2E hippocampus', images: 8, labelledImages: 1 });
+    const { rows } = await api.call('cases:list', {});
+    expect(rows.map((r) => r.labelStatus)).toEqual(['labelled', ...Array(7).fill('unlabelled')]);
+    const schema = await api.call('labelSchema:get', {});
+    expect(schema.labels.map((l) => l.name)).toContain('anterior hippocampus');
+  });
+
+  it('reads the exact stored bytes of image and label files', async () => {
+    const api = make();
+    const bytes = new Uint8Array(await api.readFile({ kind: 'image', id: '1' }));
+    expect(Buffer.compare(Buffer.from(bytes), readFileSync(path.join(dir, app.store.images.require(1).path)))).toBe(0);
+    const lv = (await api.call('labels:list', { imageId: '1' })).versions[0];
+    const label = new Uint8Array(await api.readFile({ kind: 'label', id: lv.id }));
+    expect(label[0]).toBe(0x1f);
+  });
+
+  it('turns error envelopes back into SegloopError with the same code', async () => {
+    const api = make();
+    await expect(api.call('images:get', { imageId: '999' })).rejects.toMatchObject({ name: 'SegloopError', code: 'IMAGE_NOT_FOUND' });
+    const bad = api.call('images:get', { imageId: '../1' } as never);
+    await expect(bad).rejects.toBeInstanceOf(SegloopError);
+    await expect(bad).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(api.readFile({ kind: 'label', id: '999' })).rejects.toMatchObject({ code: 'LABEL_VERSION_NOT_FOUND' });
+  });
+});
+
+describe('job events through the IPC client', () => {
+  it('delivers progress of a job and lets the UI cancel it', async () => {
+    const api = new IpcApiClient(bridgeFor(app));
+    const seen: string[] = [];
+    const off = api.onEvent((m) => seen.push(`${m.payload.status}:${m.payload.progress}`));
+    const handle = app.jobs.submit('demo', async (ctx) => {
+      ctx.report({ fraction: 0.5, message: 'half way' });
+      await new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    });
+    await expect.poll(() => seen).toContain('running:0.5');
+    const listed = await api.call('jobs:list', {});
+    expect(listed.jobs.map((j) => j.id)).toContain(handle.id);
+    const cancelling = await api.call('jobs:cancel', { jobId: handle.id });
+    expect(cancelling.message).toMatch(/Cancel/);
+    await expect(handle.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
+    expect((await api.call('jobs:get', { jobId: handle.id })).status).toBe('cancelled');
+    expect(seen.at(-1)).toMatch(/^cancelled:/);
+    await expect(api.call('jobs:get', { jobId: 'nope' })).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+    off();
+  });
+});
