@@ -6,6 +6,7 @@ import { registerMetrics } from './metrics';
 import { registerProjectCommands } from './project';
 import { registerRead } from './read';
 import { registerServe } from './serve';
+import { registerSplit } from './split';
 import { registerTrain } from './train';
 
 export type RegisterCommand = (program: Command) => void;
@@ -18,4 +19,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerServe,
   registerTrain,
   registerDiagnose,
+  registerSplit,
 ];
