@@ -54,6 +54,7 @@ async function stroke(page: Page, testId: string, from: [number, number], to: [n
 }
 
 async function openCase(page: Page, imageId: string): Promise<void> {
+  await page.evaluate(() => performance.clearMarks());
   await page.locator(`[data-testid="case-row-${imageId}"]`).click();
   await page.waitForFunction(() => performance.getEntriesByName('segloop:first-frame').length > 0, null, { timeout: 120_000 });
   await page.waitForFunction(() => /Version|No label/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), null, { timeout: 60_000 });
@@ -88,6 +89,27 @@ describe.skipIf(skipReason !== null)(`labelling in the browser${skipReason ? ` (
     // The token left the address bar once the page had it.
     expect(page.url()).not.toContain('token=');
     await page.screenshot({ path: path.join(ARTIFACTS, 'cases.png') });
+
+    // Filter, sort, and "Label next" opens an unlabelled case.
+    const rows = page.locator('[data-testid^="case-row-"]');
+    const all = await rows.count();
+    await page.locator('[data-testid="cases-filter"]').fill('unlabelled-does-not-match-a-name');
+    await expect.poll(() => rows.count()).toBe(0);
+    await page.locator('[data-testid="cases-filter"]').fill('');
+    await page.locator('select[aria-label="Label status"]').selectOption('unlabelled');
+    const unlabelled = await rows.count();
+    expect(unlabelled).toBeGreaterThan(0);
+    expect(unlabelled).toBeLessThan(all);
+    await page.locator('select[aria-label="Label status"]').selectOption('all');
+    await page.locator('th', { hasText: 'Patient' }).click();
+    const firstDesc = await rows.first().locator('td').first().textContent();
+    await page.locator('th', { hasText: 'Patient' }).click();
+    const firstAsc = await rows.first().locator('td').first().textContent();
+    expect(String(firstDesc).localeCompare(String(firstAsc))).toBeGreaterThan(0);
+    await page.locator('[data-testid="label-next"]').click();
+    await page.waitForFunction(() => /No label yet/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), null, { timeout: 120_000 });
+    await page.locator('[data-testid="back"]').click();
+    await page.waitForSelector('[data-testid="cases-screen"]');
   });
 
   it('paints, erases, undoes and saves a new manual version', async () => {
