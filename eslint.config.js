@@ -3,6 +3,7 @@
 //   renderer imports only shared and itself; features do not import each other.
 import tseslint from 'typescript-eslint';
 import segloop from './tools/eslint-layers.js';
+import vueParser from 'vue-eslint-parser';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,9 +31,14 @@ export const layerZones = [
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'out/**', 'dist/**', 'release/**', 'coverage/**', 'tests/e2e/artifacts/**', '**/*.vue', 'renderer/dist/**', 'tests/fixtures/lint/**', '.tmp/**'],
+    ignores: ['node_modules/**', 'out/**', 'dist/**', 'release/**', 'coverage/**', 'tests/e2e/artifacts/**', 'renderer/dist/**', 'tests/fixtures/lint/**', '.tmp/**'],
   },
   ...tseslint.configs.recommended,
+  {
+    // Vue single-file components: their <script> blocks obey the same layer rules.
+    files: ['**/*.vue'],
+    languageOptions: { parser: vueParser, parserOptions: { parser: tseslint.parser, sourceType: 'module', extraFileExtensions: ['.vue'] } },
+  },
   {
     plugins: { segloop },
     rules: {
@@ -41,7 +47,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['main/core/**/*.ts', 'shared/**/*.ts', 'renderer/**/*.ts'],
+    files: ['main/core/**/*.ts', 'shared/**/*.ts', 'renderer/**/*.ts', 'renderer/**/*.vue'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'Only main/electron may import electron.' }] }],
     },
@@ -56,7 +62,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['renderer/**/*.ts'],
+    files: ['renderer/**/*.ts', 'renderer/**/*.vue'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: [{ name: 'electron', message: 'The renderer talks to main only through the ApiClient.' }],

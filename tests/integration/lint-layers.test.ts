@@ -35,6 +35,12 @@ describe('layer rules', () => {
     expect(msgs.some((m) => m.startsWith('segloop/layers'))).toBe(true);
   });
 
+  it('rejects a Vue component of one feature importing another feature', async () => {
+    const sfc = `<script setup lang="ts">\n${fixture('feature-imports-feature.ts')}\n</script>\n<template><div /></template>\n`;
+    const msgs = await lintAs(sfc, 'renderer/src/features/review/Leak.vue');
+    expect(msgs.some((m) => m.startsWith('segloop/layers'))).toBe(true);
+  });
+
   it('accepts a core module that respects the layers', async () => {
     const msgs = await lintAs(fixture('core-allowed.ts'), 'main/core/imaging/ok.ts');
     expect(msgs).toEqual([]);
