@@ -6,8 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { SegloopError } from '../../../shared/errors';
+import { prepareWasmThreads } from './backend-wasm-threads';
 import { registerMissingGradients, registerOurKernels } from './kernels/register';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -21,7 +23,7 @@ export interface BackendAttempt {
 
 export interface BackendReport {
   name: BackendName;
-  /** Threads the backend computes with (wasm in Node: always 1, see WASM_THREADS_NOTE). */
+  /** Threads the backend computes with (wasm: the XNNPACK pool size actually created). */
   threads: number;
   simd: boolean;
   tried: BackendAttempt[];
@@ -35,14 +37,9 @@ export interface InitBackendOptions {
   threads?: number;
 }
 
-/**
- * Measured on Node 20 with tfjs-backend-wasm 4.22: the threaded-SIMD build is disabled under
- * Node by the package itself (WASM_HAS_MULTITHREAD_SUPPORT is hard-wired false when IS_NODE,
- * tfjs issue #3830); forcing the flag makes init fail because the pthread worker is created
- * from a blob: URL, which Node's Worker refuses. So wasm runs the SIMD build on one thread.
- */
+/** Why stock tfjs-backend-wasm is single-threaded in Node; backend-wasm-threads.ts works around it. */
 export const WASM_THREADS_NOTE =
-  'tfjs-backend-wasm 4.22 disables its multi-threaded build under Node (tfjs#3830): single-threaded SIMD';
+  'tfjs-backend-wasm 4.22 disables its multi-threaded build under Node (tfjs#3830)';
 
 const ORDER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
@@ -83,17 +80,36 @@ async function tryNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<Backend
 }
 
 let wasmPathsSet = false;
+let wasmThreadNote = 'single-threaded SIMD';
 
 async function tryWasm(threads: number): Promise<BackendAttempt> {
   try {
+    const dist = wasmBinaryDir();
     if (!wasmPathsSet) {
-      setWasmPaths(wasmBinaryDir());
+      setWasmPaths(dist);
       wasmPathsSet = true;
     }
-    setThreadsCount(Math.max(1, threads));
-    const ok = await tf.setBackend('wasm');
+    const want = Math.max(1, Math.min(threads, os.cpus().length));
+    setThreadsCount(want);
+    const factory = tf.findBackendFactory('wasm');
+    const setup = prepareWasmThreads(dist, want);
+    let ok: boolean;
+    try {
+      ok = await tf.setBackend('wasm');
+    } finally {
+      setup.restore();
+    }
+    wasmThreadNote = setup.ok ? `threaded SIMD build (${setup.reason})` : `single-threaded SIMD (${setup.reason})`;
+    if (!ok && setup.ok && factory) {
+      // The threaded build failed to start: fall back to the single-threaded one.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      tf.removeBackend('wasm');
+      tf.registerBackend('wasm', factory, 2);
+      ok = await tf.setBackend('wasm');
+      wasmThreadNote = `single-threaded SIMD (threaded build failed to start; ${WASM_THREADS_NOTE})`;
+    }
     if (!ok) return { name: 'wasm', ok: false, reason: 'wasm backend did not initialise' };
-    return { name: 'wasm', ok: true, reason: `wasm loaded from ${wasmBinaryDir()}` };
+    return { name: 'wasm', ok: true, reason: `wasm loaded from ${dist}; ${wasmThreadNote}` };
   } catch (e) {
     return { name: 'wasm', ok: false, reason: `wasm failed: ${errorText(e)}` };
   }
@@ -161,7 +177,7 @@ export async function describeBackends(): Promise<BackendDescription[]> {
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   let wasmDetail: string;
   try {
-    wasmDetail = `binaries in ${wasmBinaryDir()}; SIMD ${simd ? 'yes' : 'no'}; ${WASM_THREADS_NOTE}`;
+    wasmDetail = `binaries in ${wasmBinaryDir()}; SIMD ${simd ? 'yes' : 'no'}; ${current?.name === 'wasm' ? wasmThreadNote : 'threads: up to ' + os.cpus().length + ' via our threaded-build loader'}`;
     out.push({ name: 'wasm', available: true, detail: wasmDetail });
   } catch (e) {
     out.push({ name: 'wasm', available: false, detail: `tfjs-backend-wasm not found: ${errorText(e)}` });
