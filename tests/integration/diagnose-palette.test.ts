@@ -40,10 +40,10 @@ describe('decodePaletteMask', () => {
   it('maps the shared dtype_rgb24.nii.gz gradient to the nearest of a small palette', async () => {
     const vol = await readNifti(path.join(DATA, 'formats/synthetic/dtype_rgb24.nii.gz'));
     const [X, Y, Z] = vol.shape;
-    const palette = [
-      { index: 0, colour: [0, 0, 0] as const },
-      { index: 5, colour: [200, 0, 0] as const },
-      { index: 7, colour: [0, 200, 180] as const },
+    const palette: { index: number; colour: [number, number, number] }[] = [
+      { index: 0, colour: [0, 0, 0] },
+      { index: 5, colour: [200, 0, 0] },
+      { index: 7, colour: [0, 200, 180] },
     ];
     const r = decodePaletteMask(vol, palette);
     // Expected from the file's documented formula R=40i, G=50j, B=60k (nibabel order, i fastest).
