@@ -2,9 +2,12 @@
 // $SEGLOOP_DATA overrides. A missing data folder is an error, never a silent skip.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 function locate(): string {
-  const candidates = [process.env.SEGLOOP_DATA, path.resolve(__dirname, '../../shared/data'), '/work/shared/data'].filter((p): p is string => !!p);
+  const candidates = [process.env.SEGLOOP_DATA, path.resolve(HERE, '../../shared/data'), '/work/shared/data'].filter((p): p is string => !!p);
   const found = candidates.find((p) => existsSync(path.join(p, 'hippocampus', 'splits.json')));
   if (!found) throw new Error(`Test data not found (looked in ${candidates.join(', ')}); set SEGLOOP_DATA to the shared data folder.`);
   return found;

@@ -1,5 +1,6 @@
 // npm run bench:io — time reading all hippocampus images (full decode, scaled values) with our
 // reader and with nibabel in the same run; prints medians and the ratio ours/nibabel (target <= 1).
+import { HIPPOCAMPUS } from '../data-root';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { readNifti } from '../../main/core/imaging/nifti';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dataDir = path.resolve(here, '../../../shared/data/hippocampus/images');
+const dataDir = path.join(HIPPOCAMPUS, 'images');
 const pyScript = path.resolve(here, '../integration/ref/nifti_bench.py');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 

@@ -1,3 +1,4 @@
+import { HIPPOCAMPUS } from '../../../tests/data-root';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -8,7 +9,7 @@ import type { Volume } from '../imaging/volume';
 import { computeFingerprint, proposePlan, type DatasetFingerprint, type FingerprintCase } from './plan';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const HIPPO = '/work/shared/data/hippocampus';
+const HIPPO = HIPPOCAMPUS;
 const hasData = existsSync(path.join(HIPPO, 'images'));
 
 describe.skipIf(!hasData)('fingerprint and plan on the real hippocampus folder (200 cases)', () => {

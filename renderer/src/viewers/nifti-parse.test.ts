@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseNifti, percentiles, toLpsGeometry } from './nifti-parse';
+import { DATA_ROOT } from '../../../tests/data-root';
 
-const DATA = path.resolve(__dirname, '../../../../shared/data');
+const DATA = DATA_ROOT;
 const FILES = [
   'hippocampus/images/hippocampus_003.nii.gz',
   'hippocampus/images/hippocampus_210.nii.gz',

@@ -1,3 +1,4 @@
+import { HIPPOCAMPUS } from '../../../../tests/data-root';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import {
 } from './index';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const HIPPO = '/work/shared/data/hippocampus';
+const HIPPO = HIPPOCAMPUS;
 const hasData = existsSync(path.join(HIPPO, 'images', 'hippocampus_003.nii.gz'));
 
 beforeAll(async () => {
