@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,6 +118,37 @@ describe('segloop import (real CLI)', () => {
     const human = segloop(['import', proj, '--images', imgDir, '--labels', lblDir, '--schema', schema]);
     expect(human.stdout).toContain('NIFTI_TRUNCATED');
     expect(human.stdout).toContain('0 imported');
+  });
+
+  it('decodes an RGB mask by nearest schema colour and reports the off-palette pixels', async () => {
+    const proj = path.join(tmp, 'rgb');
+    segloop(['init', proj]);
+    const imgDir = path.join(tmp, 'rgb-img');
+    const lblDir = path.join(tmp, 'rgb-lbl');
+    mkdirSync(imgDir);
+    mkdirSync(lblDir);
+    copyFileSync(path.join(HIPPO, 'images/hippocampus_006.nii.gz'), path.join(imgDir, 'hippocampus_006.nii.gz'));
+    const colours = ['#000000', '#e6553a', '#3a8ee6'];
+    const blended = execFileSync('/usr/bin/python3', [path.join(__dirname, 'ref/make_rgb_mask.py'), path.join(HIPPO, 'labels/hippocampus_006.nii.gz'), path.join(lblDir, 'hippocampus_006.nii'), ...colours], { encoding: 'utf8' });
+    const schema = path.join(tmp, 'rgb-schema.json');
+    writeFileSync(schema, JSON.stringify({ labels: colours.map((colour, index) => ({ index, name: `c${index}`, colour })) }));
+
+    segloop(['init', path.join(tmp, 'rgb-noschema')]);
+    const noSchema = segloop(['import', path.join(tmp, 'rgb-noschema'), '--images', imgDir, '--labels', lblDir, '--json']);
+    expect(noSchema.status).toBe(3);
+    expect((noSchema.json as ImportReport).files.find((f) => f.kind === 'label')).toMatchObject({ status: 'failed', code: 'LABEL_OUT_OF_SCHEMA', message: expect.stringContaining('RGB mask') });
+
+    const r = segloop(['import', proj, '--images', imgDir, '--labels', lblDir, '--schema', schema, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const label = (r.json as ImportReport).files.find((f) => f.kind === 'label');
+    expect(label).toMatchObject({ status: 'imported' });
+    expect(label?.note).toContain(`${Number(blended)} pixel(s) were not exactly a schema colour`);
+    const d = db(proj);
+    const row = d.prepare('SELECT path FROM label_versions').get() as { path: string };
+    d.close();
+    const stored = await readNifti(path.join(proj, row.path));
+    const original = await readNifti(path.join(HIPPO, 'labels/hippocampus_006.nii.gz'));
+    expect(Array.from(stored.data)).toEqual(Array.from(original.data));
   });
 
   it('imports a DICOM series as one NIfTI image of the DICOM patient', () => {

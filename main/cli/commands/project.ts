@@ -27,11 +27,13 @@ export function formatImportReport(r: ImportReport): string {
   const lines = r.files
     .filter((f) => f.status === 'failed' || f.status === 'skipped')
     .map((f) => `  ${f.status.toUpperCase().padEnd(8)} ${f.kind.padEnd(12)} ${f.file}\n           ${f.code}: ${f.message}`);
+  const notes = r.files.filter((f) => f.note).map((f) => `  NOTE     ${f.kind.padEnd(12)} ${f.file}\n           ${f.note}`);
   return [
     `images added ${r.imagesAdded}, label versions added ${r.labelVersionsAdded}`,
     `files: ${r.counts.imported} imported, ${r.counts.unchanged} already in the project, ${r.counts.failed} failed, ${r.counts.skipped} skipped`,
     `label schema: ${r.schema.map((c) => `${c.index}=${c.name}`).join(', ') || '(none yet)'}`,
     ...(lines.length ? ['problems:', ...lines] : []),
+    ...(notes.length ? ['notes:', ...notes] : []),
   ].join('\n');
 }
 

@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { SegloopError, toErrorData, type ErrorCode } from '../../../../shared/errors';
 import { readNifti, encodeNifti, assertSameGeometry, type NiftiImage } from '../../imaging/nifti';
 import { scanDicomFolderWithReport, readDicomSeries } from '../../imaging/dicom';
+import { decodePaletteMask } from '../../diagnostics/palette';
 import type { ProjectStore } from '../project-store';
 import type { ImageRow, Split } from '../types';
 import { checkLabelVoxels } from './label-check';
@@ -46,6 +47,8 @@ export interface ImportFileResult {
   labelVersionId?: number;
   code?: ErrorCode;
   message?: string;
+  /** Something the user should know although the file imported (e.g. off-palette pixels of an RGB mask). */
+  note?: string;
 }
 
 export interface ImportReport {
@@ -182,7 +185,20 @@ export async function importStudy(store: ProjectStore, opts: ImportOptions): Pro
     try {
       const label = await readNifti(task.label);
       assertSameGeometry(volume, label, { image: task.file, label: task.label });
-      const check = checkLabelVoxels(label.data, task.label, allowed);
+      let note: string | undefined;
+      let labelData = label.data;
+      if (label.channels > 1) {
+        // RGB/RGBA masks (exported from drawing tools): each pixel takes the nearest schema colour.
+        if (!schema.length) {
+          throw new SegloopError('LABEL_OUT_OF_SCHEMA', `${task.label} is an RGB mask: give a label schema with colours (--schema) so colours can be mapped to labels`);
+        }
+        const decoded = decodePaletteMask({ data: label.data, channels: label.channels as 3 | 4 }, schema.map((c) => ({ index: c.index, colour: c.colour })));
+        labelData = decoded.labels;
+        if (decoded.offPalettePixels > 0) {
+          note = `RGB mask decoded by nearest schema colour: ${decoded.offPalettePixels} pixel(s) were not exactly a schema colour (largest colour distance ${Math.round(decoded.maxDistance)})`;
+        }
+      }
+      const check = checkLabelVoxels(labelData, task.label, allowed);
       check.values.forEach((v) => seenValues.add(v));
       const bytes = gzipSync(encodeNifti({ data: check.voxels, shape: volume.shape, affine: volume.affine }, { dtype: 'uint8', description: 'segloop label' }));
       const added = await store.addLabelVersionFile(
@@ -200,7 +216,7 @@ export async function importStudy(store: ProjectStore, opts: ImportOptions): Pro
         { actor: opts.author },
       );
       if (added.created) labelVersionsAdded++;
-      results.push({ file: task.label, kind: 'label', status: added.created ? 'imported' : 'unchanged', patientId, imageId: image.id, labelVersionId: added.row.id });
+      results.push({ file: task.label, kind: 'label', status: added.created ? 'imported' : 'unchanged', patientId, imageId: image.id, labelVersionId: added.row.id, ...(note ? { note } : {}) });
     } catch (err) {
       const e = toErrorData(err);
       results.push({ file: task.label, kind: 'label', status: 'failed', code: e.code, message: e.message, imageId: image.id });
