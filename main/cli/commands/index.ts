@@ -8,6 +8,8 @@ import { registerRead } from './read';
 import { registerServe } from './serve';
 import { registerSplit } from './split';
 import { registerTrain } from './train';
+import { registerPredict } from './predict';
+import { registerEvaluate } from './evaluate';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -18,6 +20,8 @@ export const COMMANDS: RegisterCommand[] = [
   registerMetrics,
   registerServe,
   registerTrain,
+  registerPredict,
+  registerEvaluate,
   registerDiagnose,
   registerSplit,
 ];

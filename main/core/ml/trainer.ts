@@ -303,6 +303,7 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
 
   let stopReason: TrainResult['stopReason'] | null = null;
   let lastProgressAt = 0;
+  let mark = performance.now();
   while (stopReason === null) {
     if (cfg.epochs !== null && epoch >= cfg.epochs) {
       stopReason = 'epochs';
@@ -332,7 +333,6 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
         break;
       }
       setLr(learningRateAt(progressOf(), cfg));
-      const t0 = performance.now();
       const batch = sampler.next();
       const cost = optimizer.minimize(() => lossFn(model.apply(batch.x, { training: true }) as tf.Tensor, batch.y, batch.labelled), true);
       batch.x.dispose();
@@ -346,8 +346,10 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
       lossN++;
       stepInEpoch++;
       globalStep++;
-      trainSeconds += (performance.now() - t0) / 1000;
       const now = performance.now();
+      // The budget counts the whole loop (steps, validation, checkpoints), not data loading.
+      trainSeconds += (now - mark) / 1000;
+      mark = now;
       if (now - lastProgressAt > 1000) {
         lastProgressAt = now;
         ctx.emit({
@@ -398,6 +400,8 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
     }
     epoch++;
     stepInEpoch = 0;
+    trainSeconds += (performance.now() - mark) / 1000;
+    mark = performance.now();
     await writeCheckpoint();
     if (epochCut) stopReason = 'time-budget';
     else if (cfg.earlyStoppingPatience !== null && sinceBest >= cfg.earlyStoppingPatience) {
