@@ -2,6 +2,7 @@
 // and of its output. Both transports (Electron IPC, local HTTP/WebSocket) dispatch to the same
 // handlers and validate with these schemas on arrival; results travel as a ResultEnvelope.
 import { z } from 'zod';
+import { CreateSplitInput, CreateSplitOutput, DiagnosticsResult, SplitStatusSchema } from './diagnostics-schema';
 import { ERROR_CODES, type ErrorData } from './errors';
 
 /** Ids cross the transport as strings whatever the database uses. */
@@ -127,6 +128,11 @@ export const operations = {
   'jobs:list': { input: Empty, output: z.object({ jobs: z.array(Job) }) },
   'jobs:get': { input: ByJob, output: Job },
   'jobs:cancel': { input: ByJob, output: Job },
+  // Dataset diagnostics (a job: progress + cancel; the report is fetched by job id) and the patient split.
+  'diagnostics:run': { input: Empty, output: z.object({ jobId: EntityId }) },
+  'diagnostics:result': { input: ByJob, output: z.object({ job: Job, result: DiagnosticsResult.nullable() }) },
+  'splits:status': { input: Empty, output: SplitStatusSchema },
+  'splits:create': { input: CreateSplitInput, output: CreateSplitOutput },
 } as const;
 
 export type OperationName = keyof typeof operations;

@@ -10,6 +10,7 @@ import { encodeNifti, readNifti } from '../core/imaging/nifti';
 import type { Mat4 } from '../core/imaging/volume';
 import { JobQueue, type JobInfo } from '../core/jobs/job-queue';
 import { ProjectStore, type ImageRow, type LabelVersionRow } from '../core/project';
+import { diagnosticsOps } from './diagnostics-ops';
 import type { AppApi, Handlers, ResolvedFile } from './dispatch';
 
 const gunzip = promisify(zlib.gunzip);
@@ -138,6 +139,8 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
     async 'jobs:cancel'(input) {
       return toJob(jobs.cancel(input.jobId));
     },
+
+    ...diagnosticsOps({ store, jobs, author, toJob: (id) => toJob(jobs.get(id)) }),
   };
 
   const listeners = new Set<(msg: EventMessage) => void>();
