@@ -4,6 +4,17 @@
 import { z } from 'zod';
 import { CreateSplitInput, CreateSplitOutput, DiagnosticsResult, SplitStatusSchema } from './diagnostics-schema';
 import { ERROR_CODES, type ErrorData } from './errors';
+import {
+  EvaluationExportInput,
+  EvaluationExportOutput,
+  EvaluationModelsOutput,
+  EvaluationQuery,
+  EvaluationReportView,
+  LearningCurveView,
+  ModelActionInput,
+  ModelActionOutput,
+  RollbackInput,
+} from './evaluation-schema';
 
 /** Ids cross the transport as strings whatever the database uses. */
 export const EntityId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'ids are letters, digits and _ . : -');
@@ -133,6 +144,13 @@ export const operations = {
   'diagnostics:result': { input: ByJob, output: z.object({ job: Job, result: DiagnosticsResult.nullable() }) },
   'splits:status': { input: Empty, output: SplitStatusSchema },
   'splits:create': { input: CreateSplitInput, output: CreateSplitOutput },
+  // Evaluation of stored predictions (report, learning curve, downloads) and promote/rollback.
+  'evaluation:models': { input: Empty, output: EvaluationModelsOutput },
+  'evaluation:report': { input: EvaluationQuery, output: EvaluationReportView },
+  'evaluation:learningCurve': { input: Empty, output: LearningCurveView },
+  'evaluation:export': { input: EvaluationExportInput, output: EvaluationExportOutput },
+  'models:promote': { input: ModelActionInput, output: ModelActionOutput },
+  'models:rollback': { input: RollbackInput, output: ModelActionOutput },
 } as const;
 
 export type OperationName = keyof typeof operations;

@@ -11,6 +11,7 @@ import type { Mat4 } from '../core/imaging/volume';
 import { JobQueue, type JobInfo } from '../core/jobs/job-queue';
 import { ProjectStore, type ImageRow, type LabelVersionRow } from '../core/project';
 import { diagnosticsOps } from './diagnostics-ops';
+import { evaluationOps } from './evaluation-ops';
 import type { AppApi, Handlers, ResolvedFile } from './dispatch';
 
 const gunzip = promisify(zlib.gunzip);
@@ -141,6 +142,7 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
     },
 
     ...diagnosticsOps({ store, jobs, author, toJob: (id) => toJob(jobs.get(id)) }),
+    ...evaluationOps({ store, author }),
   };
 
   const listeners = new Set<(msg: EventMessage) => void>();
