@@ -186,5 +186,76 @@ describe.skipIf(skipReason !== null)(`labelling in the browser${skipReason ? ` (
     expect(await page.locator('[data-testid="labelling-screen"]').count()).toBe(1);
     expect(await unsavedCount(page)).toBe(n);
   });
-});
 
+  it('edits with every tool and keyboard shortcut, and each edit undoes', async () => {
+    // Leave the unsaved case of the previous test, accepting the loss this time.
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('[data-testid="back"]').click();
+    await page.waitForSelector('[data-testid="cases-screen"]');
+    await page.locator('select[aria-label="Label status"]').selectOption('unlabelled');
+    const id = (await page.locator('[data-testid^="case-row-"]').last().getAttribute('data-testid'))!.replace('case-row-', '');
+    await openCase(page, id);
+
+    const box = async (view: string) => (await page.locator(`[data-testid="viewport-${view}"]`).boundingBox())!;
+    const at = async (view: string, fx: number, fy: number): Promise<[number, number]> => {
+      const b = await box(view);
+      return [b.x + b.width * fx, b.y + b.height * fy];
+    };
+    const drag = async (points: [number, number][]) => {
+      await page.mouse.move(...points[0]);
+      await page.mouse.down();
+      for (const p of points.slice(1)) await page.mouse.move(p[0], p[1], { steps: 6 });
+      await page.mouse.up();
+    };
+    const undoToZero = async (what: string) => {
+      await page.keyboard.press('Control+z');
+      await waitForCount(page, (n) => n === 0, `undo of ${what}`);
+    };
+
+    // Keyboard: B selects the brush, 2 the second segment.
+    await page.keyboard.press('b');
+    await page.keyboard.press('2');
+    await expect.poll(() => page.locator('[data-testid="tool-brush"]').getAttribute('class')).toContain('active');
+    await expect.poll(() => page.locator('[data-testid="segment-2"]').getAttribute('class')).toContain('active');
+
+    await page.keyboard.press('r');
+    await drag([await at('axial', 0.3, 0.3), await at('axial', 0.6, 0.6)]);
+    await waitForCount(page, (n) => n > 20, 'rectangle scissors');
+    await undoToZero('rectangle scissors');
+
+    await page.keyboard.press('t');
+    await drag([await at('axial', 0.2, 0.5), await at('axial', 0.8, 0.5)]);
+    await waitForCount(page, (n) => n > 0, 'the threshold brush');
+    await undoToZero('the threshold brush');
+
+    await page.keyboard.press('g');
+    await page.mouse.click(...(await at('coronal', 0.5, 0.5)));
+    await waitForCount(page, (n) => n > 50, 'flood fill');
+    await undoToZero('flood fill');
+
+    await page.keyboard.press('f');
+    await drag([await at('axial', 0.3, 0.3), await at('axial', 0.6, 0.3), await at('axial', 0.6, 0.6), await at('axial', 0.3, 0.6), await at('axial', 0.3, 0.31)]);
+    await waitForCount(page, (n) => n > 20, 'a freehand contour');
+    await undoToZero('a freehand contour');
+
+    // Crosshairs: a click in the axial view moves the sagittal slice, so the sagittal picture changes.
+    await page.keyboard.press('c');
+    const before = await page.locator('[data-testid="viewport-sagittal"]').screenshot();
+    await page.mouse.click(...(await at('axial', 0.25, 0.5)));
+    await expect.poll(async () => Buffer.compare(await page.locator('[data-testid="viewport-sagittal"]').screenshot(), before) !== 0).toBe(true);
+    expect(await unsavedCount(page)).toBe(0);
+
+    // Redo after undo restores an edit; the help overlay opens with ? and closes with Esc.
+    await page.keyboard.press('b');
+    await drag([await at('axial', 0.3, 0.7), await at('axial', 0.6, 0.7)]);
+    const painted = await waitForCount(page, (n) => n > 0, 'a brush stroke');
+    await undoToZero('a brush stroke');
+    await page.keyboard.press('Control+Shift+Z');
+    await waitForCount(page, (n) => n === painted, 'redo');
+    await page.keyboard.press('?');
+    await page.waitForSelector('[data-testid="help"]');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'help.png') });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('[data-testid="help"]').count()).toBe(0);
+  });
+});

@@ -93,6 +93,7 @@ export class LabellingViewerService {
   }
 
   private firstFrame: (() => void) | null = null;
+  private pendingFill: Uint8Array | null = null;
 
   /** Calls `cb` once, when the first viewport has rendered the image. */
   onFirstFrame(cb: () => void): void {
@@ -137,7 +138,12 @@ export class LabellingViewerService {
     const labelData = new Uint8Array(X * Y * Z);
     if (labels) labelData.set(labels);
     this.original = labelData.slice();
-    volumeLoader.createLocalLabelmapVolume({ ...common, metadata, scalarData: labelData }, this.segId);
+    // The labelmap must name its image volume: threshold tools read intensities through it.
+    const imageIds = cache.getVolume(this.volumeId)?.imageIds ?? [];
+    volumeLoader.createLocalLabelmapVolume(
+      { ...common, metadata, scalarData: labelData, referencedVolumeId: this.volumeId, referencedImageIds: imageIds },
+      this.segId,
+    );
     this.fixSlicePositions(this.volumeId, geo, Z);
     this.fixSlicePositions(this.segId, geo, Z);
 
@@ -192,7 +198,24 @@ export class LabellingViewerService {
     };
     el0.addEventListener(CoreEnums.Events.IMAGE_RENDERED, rendered);
     this.listeners.push(() => el0.removeEventListener(CoreEnums.Events.IMAGE_RENDERED, rendered));
-    const edited = (): void => this.onChange?.();
+    // Cornerstone's flood fill records no undo step: snapshot at the press (the fill itself runs
+    // later, after the double-click window) and record the difference when its data event comes.
+    for (const el of els.elements.slice(0, this.viewportIds.length)) {
+      const before = (ev: PointerEvent): void => {
+        this.pendingFill = this.activeTool === 'fill' ? this.getLabels() : null;
+        if (this.activeTool === 'crosshairs' && ev.button === 0) this.jumpTo(el, ev);
+      };
+      el.addEventListener('pointerdown', before, { capture: true });
+      this.listeners.push(() => el.removeEventListener('pointerdown', before, { capture: true }));
+    }
+    const edited = (): void => {
+      if (this.pendingFill && this.activeTool === 'fill') {
+        const snapshot = this.pendingFill;
+        this.pendingFill = null;
+        this.pushEditMemo(snapshot);
+      }
+      this.onChange?.();
+    };
     eventTarget.addEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, edited);
     this.listeners.push(() => eventTarget.removeEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, edited));
     this.engine.render();
@@ -319,6 +342,52 @@ export class LabellingViewerService {
 
   canRedo(): boolean {
     return coreUtils.HistoryMemo.DefaultHistoryMemo.canRedo;
+  }
+
+  /**
+   * Crosshairs navigation: the other views move their slice through the clicked point. (The
+   * Crosshairs tool draws the lines; its own click-to-jump does not fire for local volumes.)
+   */
+  private jumpTo(el: HTMLDivElement, ev: PointerEvent): void {
+    const engine = this.engine;
+    if (!engine) return;
+    const source = this.viewportIds.map((id) => engine.getViewport(id)).find((vp) => vp?.element === el) as Types.IVolumeViewport | undefined;
+    if (!source) return;
+    const rect = el.getBoundingClientRect();
+    const world = source.canvasToWorld([ev.clientX - rect.left, ev.clientY - rect.top] as Types.Point2);
+    for (const id of this.viewportIds) {
+      const vp = engine.getViewport(id) as Types.IVolumeViewport;
+      if (vp === source) continue;
+      const cam = vp.getCamera();
+      const n = cam.viewPlaneNormal!;
+      const d = (world[0] - cam.focalPoint![0]) * n[0] + (world[1] - cam.focalPoint![1]) * n[1] + (world[2] - cam.focalPoint![2]) * n[2];
+      const shift = (p: Types.Point3): Types.Point3 => [p[0] + d * n[0], p[1] + d * n[1], p[2] + d * n[2]];
+      vp.setCamera({ focalPoint: shift(cam.focalPoint!), position: shift(cam.position!) });
+      vp.render();
+    }
+  }
+
+  /** Records the difference between `before` and now as one undo/redo step. */
+  private pushEditMemo(before: Uint8Array): void {
+    if (this.disposed) return;
+    const after = this.getLabels();
+    const idx: number[] = [];
+    for (let i = 0; i < after.length; i++) if (after[i] !== before[i]) idx.push(i);
+    if (idx.length === 0) return;
+    const indices = Uint32Array.from(idx);
+    const oldValues = Uint8Array.from(idx, (i) => before[i]);
+    const newValues = Uint8Array.from(idx, (i) => after[i]);
+    coreUtils.HistoryMemo.DefaultHistoryMemo.push({
+      id: `${this.id}-fill-${Date.now()}`,
+      restoreMemo: (undo?: boolean) => this.writeVoxels(indices, undo ? oldValues : newValues),
+    });
+  }
+
+  private writeVoxels(indices: Uint32Array, values: Uint8Array): void {
+    const vm = cache.getVolume(this.segId)?.voxelManager;
+    if (!vm || this.disposed) return;
+    for (let k = 0; k < indices.length; k++) vm.setAtIndex(indices[k], values[k]);
+    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(this.segId);
   }
 
   /** The current labelmap as uint8 in nibabel order. */
