@@ -93,9 +93,12 @@ describe.skipIf(skipReason !== null)(`diagnostics screen in the browser${skipRea
     // Class frequency table: the report's voxel counts.
     const classRows = await page.locator('[data-testid="class-frequency"] tbody tr').count();
     expect(classRows).toBe(expected.labels?.classFrequency.length);
-    // Let the charts settle a frame before the picture.
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    await page.screenshot({ path: path.join(ARTIFACTS, 'diagnostics.png'), fullPage: true });
+    // The screen scrolls inside the app shell, so a tall window shows all of it in one picture;
+    // the charts follow the resize (ResizeObserver) before it is taken.
+    await page.setViewportSize({ width: 1400, height: 2300 });
+    await page.evaluate(() => new Promise((r) => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(r)), 100)));
+    await page.screenshot({ path: path.join(ARTIFACTS, 'diagnostics.png') });
+    await page.setViewportSize({ width: 1400, height: 900 });
   });
 
   it('creates a patient split from the split panel, then freezes it', async () => {
@@ -123,9 +126,9 @@ describe.skipIf(skipReason !== null)(`diagnostics screen in the browser${skipRea
     } finally {
       db.close();
     }
-    // Diagnostics re-ran: the composition now has one bar group per split; findings are still there.
-    await page.locator('[data-testid="diagnostics-rerun"]').waitFor();
-    await page.locator('[data-testid="findings"]').waitFor();
+    // Diagnostics re-ran after the split: the composition now has one bar per split.
+    await page.waitForFunction(() => document.querySelector('[data-testid="composition"]')?.getAttribute('data-splits') === 'pool,test,train,val');
+    await page.locator('[data-testid="composition"]').screenshot({ path: path.join(ARTIFACTS, 'diagnostics-split.png') });
   });
 
   it('opens a flagged case in the labelling viewer', async () => {

@@ -22,12 +22,19 @@ export function compositionBars(report: DiagnosticsReportWire, groups: readonly 
   const bars: CompositionBar[] = [];
   if (c) bars.push({ category: 'all', labelled: c.byLabelState.labelled[unit], pseudo: c.byLabelState.pseudo[unit], unlabelled: c.byLabelState.unlabelled[unit] });
   for (const by of ['split', 'site'] as const) {
-    for (const g of groups.filter((x) => x.by === by)) {
+    for (const g of groups.filter((x) => x.by === by).sort((a, b) => orderOf(a.name) - orderOf(b.name) || a.name.localeCompare(b.name))) {
       bars.push({ category: `${by}: ${g.name}`, labelled: g.counts.labelled[unit], pseudo: g.counts.pseudo[unit], unlabelled: g.counts.unlabelled[unit] });
     }
   }
   return bars;
 }
+
+// Splits in the order data flows (pool -> train -> val -> test); sites (any other name) alphabetically.
+const SPLIT_ORDER = ['pool', 'train', 'val', 'test'];
+const orderOf = (name: string): number => {
+  const i = SPLIT_ORDER.indexOf(name);
+  return i < 0 ? SPLIT_ORDER.length : i;
+};
 
 export function compositionOption(bars: readonly CompositionBar[], unit: Unit): ChartOption {
   // Top-to-bottom reading order on a category y axis means reversing the list.
@@ -77,14 +84,14 @@ export function classFrequencyOption(classes: readonly { index: number; name: st
       {
         name: 'voxels',
         type: 'bar',
-        data: classes.map((c) => ({ value: Math.max(1, c.voxels), itemStyle: { color: colours.get(c.index) ?? '#4aa3ff' } })),
+        data: classes.map((c) => ({ value: Math.max(1, c.voxels), itemStyle: { color: barColour(c.index, colours) } })),
         label: { show: true, position: 'top', fontSize: 11, formatter: (p: { dataIndex: number }) => `${classes[p.dataIndex]?.images ?? 0} img` },
       },
     ],
   };
 }
 
-export const fmt = (v: number | null | undefined, digits = 3): string => {
+export const fmt = (v: number | null | undefined, digits = 4): string => {
   if (v === null || v === undefined) return '∞/NaN';
   if (Number.isInteger(v) && Math.abs(v) < 1e7) return v.toLocaleString('en-US');
   return Math.abs(v) >= 1e5 ? v.toExponential(2) : String(Number(v.toPrecision(digits)));
@@ -93,4 +100,11 @@ export const fmt = (v: number | null | undefined, digits = 3): string => {
 /** A shift pair worth a warning: the same thresholds as the core findings. */
 export function isShifted(s: { jensenShannon: number | null; scaleRatio: number | null }): boolean {
   return (s.jensenShannon ?? 0) > 0.1 || s.scaleRatio === null || s.scaleRatio > 5;
+}
+
+/** Schema colours, except that background (usually black) would vanish on the dark panel. */
+export function barColour(index: number, colours: ReadonlyMap<number, string>): string {
+  const c = colours.get(index);
+  if (index === 0 || !c || /^#0{6}$/i.test(c)) return '#6e7681';
+  return c;
 }
