@@ -1,8 +1,8 @@
 // The Electron shell: one window, locked down. Everything else lives in main/app and main/core.
-import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IPC_EVENT, IPC_FILE, IPC_INVOKE } from '../../shared/ipc-channels';
 import { toErrorData } from '../../shared/errors';
 import { ensureDemoProject } from '../app/demo-project';
@@ -39,6 +39,18 @@ export function createMainWindow(): BrowserWindow {
   win.webContents.on('will-navigate', (event, url) => {
     if (!isAppUrl(url)) event.preventDefault();
   });
+  // The labelling screen blocks unload while work is unsaved; ask instead of silently refusing to close.
+  win.webContents.on('will-prevent-unload', (event) => {
+    const choice = dialog.showMessageBoxSync(win, {
+      type: 'question',
+      buttons: ['Leave and lose changes', 'Stay'],
+      defaultId: 1,
+      cancelId: 1,
+      title: 'Unsaved labels',
+      message: 'The label you are editing has unsaved changes.',
+    });
+    if (choice === 0) event.preventDefault();
+  });
   win.webContents.setWindowOpenHandler(({ url }) => {
     if (/^https:\/\//.test(url)) void shell.openExternal(url);
     return { action: 'deny' };
@@ -53,7 +65,8 @@ export function createMainWindow(): BrowserWindow {
 }
 
 function isAppUrl(url: string): boolean {
-  if (url.startsWith('file://')) return true;
+  // Only our own bundled page, not any file on disk.
+  if (url.startsWith(pathToFileURL(path.join(__dirname, '../renderer')).href + '/')) return true;
   const dev = process.env.ELECTRON_RENDERER_URL;
   return !!dev && url.startsWith(dev);
 }
@@ -116,7 +129,6 @@ if (process.versions.electron) {
       projectApp = await openProjectApp(await projectDir(), { transport: 'ipc' });
     } catch (err) {
       const e = toErrorData(err);
-      const { dialog } = await import('electron');
       dialog.showErrorBox('Segloop cannot open the project', `${e.code}: ${e.message}`);
       app.exit(1);
       return;
