@@ -10,7 +10,7 @@ import { dispatch, parseFileRequest } from '../app/dispatch';
 import { openProjectApp, type ProjectApp } from '../app/project-app';
 
 const isDev = !!process.env.ELECTRON_RENDERER_URL;
-const __dirname = path.dirname(fileURLToPath(import.meta.url));
+const mainDir = path.dirname(fileURLToPath(import.meta.url));
 let mainWindow: BrowserWindow | null = null;
 let projectApp: ProjectApp | null = null;
 
@@ -21,7 +21,7 @@ export function createMainWindow(): BrowserWindow {
     show: false,
     title: 'Segloop',
     webPreferences: {
-      preload: path.join(__dirname, '../preload/preload.cjs'),
+      preload: path.join(mainDir, '../preload/preload.cjs'),
       sandbox: true,
       contextIsolation: true,
       nodeIntegration: false,
@@ -59,14 +59,14 @@ export function createMainWindow(): BrowserWindow {
   if (isDev && process.env.ELECTRON_RENDERER_URL) {
     void win.loadURL(process.env.ELECTRON_RENDERER_URL);
   } else {
-    void win.loadFile(path.join(__dirname, '../renderer/index.html'));
+    void win.loadFile(path.join(mainDir, '../renderer/index.html'));
   }
   return win;
 }
 
 function isAppUrl(url: string): boolean {
   // Only our own bundled page, not any file on disk.
-  if (url.startsWith(pathToFileURL(path.join(__dirname, '../renderer')).href + '/')) return true;
+  if (url.startsWith(pathToFileURL(path.join(mainDir, '../renderer')).href + '/')) return true;
   const dev = process.env.ELECTRON_RENDERER_URL;
   return !!dev && url.startsWith(dev);
 }
