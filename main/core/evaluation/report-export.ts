@@ -135,6 +135,17 @@ function forestSvg(report: EvaluationReport): string {
   return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="Paired Dice difference">${parts.join('')}</svg>`;
 }
 
+/** Tick values 0, step, 2·step… up to max with a 1/2/5 × 10^k step (integers when `integer`). */
+function niceTicks(max: number, target: number, integer: boolean): number[] {
+  const raw = Math.max(max, 1e-9) / target;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw) ?? 10 * mag;
+  if (integer) step = Math.max(1, Math.round(step));
+  const out: number[] = [];
+  for (let v = 0; v <= max + 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
 /** Mean Dice against labelled images (and annotation minutes when recorded). */
 export function learningCurveSvg(curve: LearningCurve, axis: 'images' | 'minutes' = 'images'): string {
   const pts = curve.points
@@ -158,9 +169,8 @@ export function learningCurveSvg(curve: LearningCurve, axis: 'images' | 'minutes
     const v = ymin + ((ymax - ymin) * t) / 4;
     parts.push(`<line x1="${L}" y1="${sy(v)}" x2="${W - R}" y2="${sy(v)}" stroke="#e3e3e3"/><text x="${L - 6}" y="${sy(v) + 4}" text-anchor="end" font-size="11" fill="#555">${v.toFixed(2)}</text>`);
   }
-  for (let t = 0; t <= 4; t++) {
-    const v = (xmax * t) / 4;
-    parts.push(`<text x="${sx(v)}" y="${H - B + 16}" text-anchor="middle" font-size="11" fill="#555">${axis === 'images' ? Math.round(v) : v.toFixed(0)}</text>`);
+  for (const v of niceTicks(xmax, 4, axis === 'images')) {
+    parts.push(`<text x="${sx(v)}" y="${H - B + 16}" text-anchor="middle" font-size="11" fill="#555">${v}</text>`);
   }
   parts.push(`<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle" font-size="12">${axis === 'images' ? 'labelled images in the training snapshot' : 'annotation minutes (recorded)'}</text>`);
   parts.push(`<text x="14" y="${(T + H - B) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${(T + H - B) / 2})">mean foreground Dice</text>`);

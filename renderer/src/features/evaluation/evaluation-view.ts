@@ -78,6 +78,17 @@ export function fmt(v: CellValue | undefined, digits = 3): string {
   return typeof v === 'number' ? v.toFixed(digits) : v;
 }
 
+/** Tick values 0, step, 2·step… up to max with a 1/2/5 × 10^k step (integers when `integer`). */
+export function niceTicks(max: number, target = 4, integer = false): number[] {
+  const raw = Math.max(max, 1e-9) / target;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw) ?? 10 * mag;
+  if (integer) step = Math.max(1, Math.round(step));
+  const out: number[] = [];
+  for (let v = 0; v <= max + 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
 export interface CurveGeometry {
   width: number;
   height: number;
@@ -120,7 +131,7 @@ export function curveGeometry(curve: LearningCurveView, axis: 'images' | 'minute
       path: pts.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' '),
     };
   });
-  const xTicks = [0, 0.25, 0.5, 0.75, 1].map((t) => ({ x: sx(t * xmax), text: axis === 'images' ? String(Math.round(t * xmax)) : (t * xmax).toFixed(0) }));
+  const xTicks = niceTicks(xmax, 4, axis === 'images').map((v) => ({ x: sx(v), text: String(v) }));
   const yTicks = [0, 0.25, 0.5, 0.75, 1].map((t) => ({ y: sy(ymin + t * (ymax - ymin)), text: (ymin + t * (ymax - ymin)).toFixed(2) }));
   return {
     width,
