@@ -245,6 +245,16 @@ describe.skipIf(skipReason !== null)(`labelling in the browser${skipReason ? ` (
     await expect.poll(async () => Buffer.compare(await page.locator('[data-testid="viewport-sagittal"]').screenshot(), before) !== 0).toBe(true);
     expect(await unsavedCount(page)).toBe(0);
 
+    // H hides the labels (the picture changes) and shows them again.
+    await page.keyboard.press('b');
+    await drag([await at('axial', 0.3, 0.8), await at('axial', 0.6, 0.8)]);
+    await waitForCount(page, (n) => n > 0, 'a stroke to hide');
+    const shown = await page.locator('[data-testid="viewport-axial"]').screenshot();
+    await page.keyboard.press('h');
+    await expect.poll(async () => Buffer.compare(await page.locator('[data-testid="viewport-axial"]').screenshot(), shown) !== 0).toBe(true);
+    await page.keyboard.press('h');
+    await undoToZero('the stroke to hide');
+
     // Redo after undo restores an edit; the help overlay opens with ? and closes with Esc.
     await page.keyboard.press('b');
     await drag([await at('axial', 0.3, 0.7), await at('axial', 0.6, 0.7)]);
