@@ -11,6 +11,7 @@ import { readNifti } from '../../core/imaging/nifti';
 import { volumeMetrics } from '../../core/evaluation';
 import { ProjectStore } from '../../core/project';
 import { emit } from '../output';
+import { evaluateStored } from './evaluate-report';
 import { parseIdList } from './predict';
 
 const NII = /\.nii(\.gz)?$/i;
@@ -32,15 +33,22 @@ export interface EvaluatedCase {
 export function registerEvaluate(program: Command): void {
   program
     .command('evaluate <dir>')
-    .description('score a project model on external images against reference labels (Dice per class and mean, per case and overall)')
+    .description('score a project model on external images against reference labels (Dice per class and mean, per case and overall); without --images/--labels: report on the predictions stored in the project (per class, patient, site, structure size, worst cases)')
     .requiredOption('--model <ids>', 'model id (comma-separated ids: ensemble)')
-    .requiredOption('--images <path>', 'image file or folder')
-    .requiredOption('--labels <path>', 'label file or folder, files named like the images')
+    .option('--images <path>', 'image file or folder (omit with --labels to evaluate the predictions stored in the project)')
+    .option('--labels <path>', 'label file or folder, files named like the images')
+    .option('--split <name>', 'stored predictions: images of this split (test|val|train|pool|all)', 'test')
+    .option('--compare <id>', 'stored predictions: paired comparison with another model (bootstrap CI)')
+    .option('--worst <n>', 'stored predictions: length of the worst-cases list', '10')
+    .option('--report <file>', 'stored predictions: save the report as .html (self-contained), .csv (case x class) or .json')
     .option('--tta', 'test-time flips')
     .option('--postprocess <spec>', 'none | lcc | min:N (| c6 | c26)', 'none')
     .option('--backend <name>', 'auto|tensorflow-gpu|tensorflow|wasm|cpu')
     .option('--json', 'machine-readable output')
-    .action(async (dir: string, f: { model: string; images: string; labels: string; tta?: boolean; postprocess?: string; backend?: string; json?: boolean }) => {
+    .action(async (dir: string, f: { model: string; images?: string; labels?: string; split?: string; compare?: string; worst?: string; report?: string; tta?: boolean; postprocess?: string; backend?: string; json?: boolean }) => {
+      if (f.images === undefined && f.labels === undefined) return evaluateStored(dir, f);
+      if (f.images === undefined || f.labels === undefined) throw new SegloopError('INVALID_ARGUMENT', 'Give both --images and --labels (external data), or neither (the predictions stored in the project).');
+      if (f.report !== undefined || f.compare !== undefined) throw new SegloopError('INVALID_ARGUMENT', '--report and --compare work on the predictions stored in the project: run `segloop predict` on the project images, then omit --images/--labels.');
       const images = await listVolumes(f.images, 'images');
       const labels = await listVolumes(f.labels, 'labels');
       const missing = [...images.keys()].filter((k) => !labels.has(k));
