@@ -22,6 +22,7 @@ import type { Vec3 } from './data/resample';
 import { argmaxLabels, slidingWindowProbabilities } from './inference/sliding-window';
 import { buildModel, serializeWeights, loadWeightsInto, type ModelMeta, WEIGHTS_FORMAT } from './inference/model-weights';
 import { createLoss } from './losses';
+import { createDadRecorder, readDadFile, writeDadFile, DAD_FILE, type DadRecorder } from './dad';
 import { getModelDefinition, type UNetConfig } from './models';
 import { checkpointDir, readCheckpointFile, readLatest, restoreOptimizer, saveCheckpoint, snapshotOptimizer, type CheckpointState } from './trainer-checkpoint';
 import { splitByPatient, assertNoPatientLeakage } from './trainer-split';
@@ -55,6 +56,13 @@ export const TrainerConfig = z.object({
   checkpointEveryMinutes: z.number().positive().default(5),
   loss: z.object({ ceWeight: z.number().default(1), diceWeight: z.number().default(1), batchDice: z.boolean().default(false) }).default({ ceWeight: 1, diceWeight: 1, batchDice: false }),
   backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  // Optional without defaults so that configs (and checkpoint keys) written before they existed stay the same.
+  /** Partially labelled images (TrainCase.labelledClasses): 'merge' (default) / 'exclude' adaptive loss; 'none' = treat every label as complete. */
+  partialLoss: z.enum(['merge', 'exclude', 'none']).optional(),
+  /** Label dropout probability (literature 003), applied with the adaptive loss; default 0. */
+  labelDropout: z.number().min(0).max(1).optional(),
+  /** Record per-image Dice of the trained patches every epoch into runDir/dad.json (dad.ts); default true. */
+  recordDad: z.boolean().optional(),
 });
 export type TrainerConfig = z.infer<typeof TrainerConfig>;
 export type TrainerConfigInput = z.input<typeof TrainerConfig>;
@@ -234,7 +242,9 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
   const setLr = (lr: number): void => {
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
   };
-  const lossFn = createLoss({ numClasses: cfg.numClasses, ceWeight: cfg.loss.ceWeight, diceWeight: cfg.loss.diceWeight, batchDice: cfg.loss.batchDice });
+  const partialLoss = cfg.partialLoss ?? 'merge';
+  if (partialLoss === 'none' && cfg.labelDropout) throw new SegloopError('INVALID_ARGUMENT', 'Label dropout needs the adaptive loss: use partialLoss merge or exclude, not none.');
+  const lossFn = createLoss({ numClasses: cfg.numClasses, ceWeight: cfg.loss.ceWeight, diceWeight: cfg.loss.diceWeight, batchDice: cfg.loss.batchDice, partial: partialLoss === 'none' ? undefined : partialLoss });
   const augmentation: AugmentationConfig = { ...DEFAULT_AUGMENTATION, ...(unet.dims === 2 ? { inPlaneOnly: true } : {}), ...(cfg.augmentation as Partial<AugmentationConfig>) };
 
   let epoch = 0;
@@ -266,6 +276,12 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
     if (ckpt.best) bestWeights = await readCheckpointFile(resumeFrom, ckpt.best);
     resumedFromEpoch = epoch;
     log(`resumed from ${resumeFrom} at epoch ${epoch + 1}, step ${stepInEpoch} (${globalStep} steps, ${trainSeconds.toFixed(0)} s trained)`);
+  }
+  // DAD (dad.ts): scores of the trained patches; a resumed run keeps the records of its finished epochs.
+  let dad: DadRecorder | null = null;
+  if (cfg.recordDad ?? true) {
+    const previous = ckpt && resumeFrom ? (await readDadFile(path.join(resumeFrom, DAD_FILE)).catch(() => null))?.epochs.filter((e) => e.epoch <= epoch) : undefined;
+    dad = createDadRecorder({ numClasses: cfg.numClasses, caseIds: trainCases.map((c) => c.id), labelled: new Map(trainCases.map((c) => [c.id, c.labelledClasses])), previous });
   }
 
   const budgetSeconds = cfg.minutes === null ? null : cfg.minutes * 60;
@@ -315,7 +331,7 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
     }
     const sampler = createPatchSampler(trainCases, {
       dims: unet.dims, patchSize: cfg.patchSize, batchSize: cfg.batchSize, numClasses: cfg.numClasses,
-      foregroundFraction: cfg.foregroundFraction, augmentation, seed: epochSeed(cfg.seed, epoch),
+      foregroundFraction: cfg.foregroundFraction, augmentation, seed: epochSeed(cfg.seed, epoch), labelDropout: cfg.labelDropout,
     });
     // Replay the batches of the steps already done in this epoch (resume mid-epoch).
     for (let s = 0; s < stepInEpoch; s++) {
@@ -334,7 +350,17 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
       }
       setLr(learningRateAt(progressOf(), cfg));
       const batch = sampler.next();
-      const cost = optimizer.minimize(() => lossFn(model.apply(batch.x, { training: true }) as tf.Tensor, batch.y, batch.labelled), true);
+      let dadPred: tf.Tensor | null = null;
+      const cost = optimizer.minimize(() => {
+        const logits = model.apply(batch.x, { training: true }) as tf.Tensor;
+        if (dad) dadPred = tf.keep(tf.argMax(logits, -1));
+        return lossFn(logits, batch.y, partialLoss === 'none' ? undefined : batch.labelled);
+      }, true);
+      if (dad && dadPred) {
+        const p: tf.Tensor = dadPred;
+        dad.observe(batch.caseIds, await p.data(), await batch.y.data());
+        p.dispose();
+      }
       batch.x.dispose();
       batch.y.dispose();
       const value = cost ? (await cost.data())[0] : NaN;
@@ -364,6 +390,7 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
       if ((now - lastCheckpointAt) / 60000 >= cfg.checkpointEveryMinutes && stepInEpoch < cfg.stepsPerEpoch) await writeCheckpoint();
     }
     if (stopReason === 'cancelled') {
+      dad?.discardEpoch();
       await writeCheckpoint();
       break;
     }
@@ -389,6 +416,11 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
     };
     history.push(metrics);
     ctx.emit({ type: 'epoch', metrics });
+    if (dad) {
+      dad.endEpoch(epoch + 1);
+      await fs.mkdir(runDir, { recursive: true });
+      await writeDadFile(path.join(runDir, DAD_FILE), dad.file());
+    }
     if (valMean !== null && (bestMetric === null || valMean > bestMetric)) {
       bestMetric = valMean;
       bestEpoch = epoch + 1;
