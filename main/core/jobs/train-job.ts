@@ -13,6 +13,7 @@ import { sha256Bytes, writeFileAtomic, toProjectRelative } from '../project/file
 import type { JsonObject, ModelRow, TrainingRunRow } from '../project/types';
 import type { TrainCase, TrainerConfigInput, TrainResult } from '../ml/trainer';
 import { readLatest } from '../ml/trainer-checkpoint';
+import { excludedImageIds } from '../ml/dad-exclusions';
 import type { TaskEvent } from '../worker/protocol';
 import { runWorkerTask, type WorkerLauncher } from '../worker/worker-host';
 
@@ -115,6 +116,8 @@ export function defaultTrainingConfig(
 interface Snapshot {
   cases: TrainCase[];
   labelVersionIds: number[];
+  /** Images left out because they are in the training exclusion set (`segloop prune`). */
+  excludedImageIds: number[];
 }
 
 async function collectCases(store: ProjectStore, labelVersionIds: number[] | null, includePseudo: boolean): Promise<Snapshot> {
@@ -123,9 +126,15 @@ async function collectCases(store: ProjectStore, labelVersionIds: number[] | nul
     : store.labelVersions.latestPerImage().filter((lv) => includePseudo || lv.source !== 'pseudo');
   const cases: TrainCase[] = [];
   const ids: number[] = [];
+  const excludedSet = labelVersionIds ? new Set<number>() : excludedImageIds(store); // a resumed run keeps its data
+  const excluded: number[] = [];
   for (const lv of versions) {
     const img = store.images.require(lv.imageId);
     if (!labelVersionIds && img.split === 'test') continue; // the test split is never trained on
+    if (excludedSet.has(img.id)) {
+      excluded.push(img.id);
+      continue;
+    }
     const patient = store.patients.require(img.patientId);
     cases.push({
       id: `image-${img.id}`,
@@ -137,7 +146,7 @@ async function collectCases(store: ProjectStore, labelVersionIds: number[] | nul
     });
     ids.push(lv.id);
   }
-  return { cases, labelVersionIds: ids };
+  return { cases, labelVersionIds: ids, excludedImageIds: excluded };
 }
 
 function classCount(store: ProjectStore): number {
@@ -188,7 +197,7 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
     if (config.epochs == null && config.minutes == null) config.epochs = 20;
   }
   const runConfig: JsonObject = JSON.parse(JSON.stringify({ trainer: config, resumedFromRun: resumedRun?.id ?? null }));
-  let run = store.trainingRuns.create({ config: runConfig, dataSnapshot: { labelVersionIds: snapshot.labelVersionIds } }, { actor: opts.actor });
+  let run = store.trainingRuns.create({ config: runConfig, dataSnapshot: { labelVersionIds: snapshot.labelVersionIds, excludedImageIds: snapshot.excludedImageIds } }, { actor: opts.actor });
   opts.onRun?.(run);
   const runDir = runDirOf(store, run.id);
   await fs.mkdir(runDir, { recursive: true });
@@ -202,6 +211,9 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
   };
   const logLine = (text: string): void => store.trainingRuns.appendLog(run.id, `${new Date().toISOString()} ${text}\n`);
   if (resumedRun) logLine(`resuming run ${resumedRun.id} from ${resumeFrom}`);
+  if (snapshot.excludedImageIds.length) {
+    logLine(`[info] ${snapshot.excludedImageIds.length} image(s) left out by the training exclusion set (\`segloop prune --restore\` brings them back): ${snapshot.excludedImageIds.join(', ')}`);
+  }
 
   let result: TrainResult;
   try {
@@ -234,6 +246,7 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
   }
 
   if (!marked) markRunning(result.backend);
+  if (existsSync(path.join(runDir, 'dad.json'))) logLine(`[info] per-image DAD scores: ${toProjectRelative(store.dir, path.join(runDir, 'dad.json'))} (\`segloop prune --run ${run.id}\`)`);
   if (result.stopReason === 'cancelled') {
     logLine('[info] cancelled; the last checkpoint is kept for --resume');
     run = store.trainingRuns.finish(run.id, 'cancelled', 'Cancelled. Continue it with `segloop train --resume`.', { actor: opts.actor });
