@@ -23,6 +23,8 @@ interface TrainFlags {
   seed?: string;
   backend?: string;
   pseudo?: boolean;
+  partialLoss?: string;
+  labelDropout?: string;
   json?: boolean;
 }
 
@@ -55,6 +57,8 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'random seed (split, sampling, augmentation)')
     .option('--backend <name>', 'auto|tensorflow-gpu|tensorflow|wasm|cpu')
     .option('--pseudo', 'also train on pseudo-labels')
+    .option('--partial-loss <mode>', 'partially labelled images (`segloop labels set-classes`): merge|exclude (adaptive loss, default merge) or none (treat labels as complete)')
+    .option('--label-dropout <p>', 'label dropout probability in [0, 1] with the adaptive loss (default 0)')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, f: TrainFlags) => {
       const epochs = positive('epochs', f.epochs);
@@ -68,6 +72,15 @@ export function registerTrain(program: Command): void {
       if (f.seed) config.seed = Number(f.seed);
       if (f.backend) config.backend = f.backend;
       if (f.patch) config.patchSize = f.patch.split(',').map((v) => positive('patch', v.trim()));
+      if (f.partialLoss) {
+        if (!['merge', 'exclude', 'none'].includes(f.partialLoss)) throw new SegloopError('INVALID_ARGUMENT', `--partial-loss must be merge, exclude or none, got "${f.partialLoss}".`);
+        config.partialLoss = f.partialLoss;
+      }
+      if (f.labelDropout !== undefined) {
+        const p = Number(f.labelDropout);
+        if (!(p >= 0 && p <= 1)) throw new SegloopError('INVALID_ARGUMENT', `--label-dropout must be a probability in [0, 1], got "${f.labelDropout}".`);
+        config.labelDropout = p;
+      }
       if (f.width) model.baseWidth = positive('width', f.width);
       if (f.depth) model.depth = positive('depth', f.depth);
       if (Object.keys(model).length) config.model = model;
