@@ -10,6 +10,8 @@ import { registerSplit } from './split';
 import { registerTrain } from './train';
 import { registerPredict } from './predict';
 import { registerEvaluate } from './evaluate';
+import { registerPrune } from './prune';
+import { registerLabels } from './labels';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -24,4 +26,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerEvaluate,
   registerDiagnose,
   registerSplit,
+  registerPrune,
+  registerLabels,
 ];
