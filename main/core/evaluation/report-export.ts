@@ -169,7 +169,7 @@ export function learningCurveSvg(curve: LearningCurve, axis: 'images' | 'minutes
     const v = ymin + ((ymax - ymin) * t) / 4;
     parts.push(`<line x1="${L}" y1="${sy(v)}" x2="${W - R}" y2="${sy(v)}" stroke="#e3e3e3"/><text x="${L - 6}" y="${sy(v) + 4}" text-anchor="end" font-size="11" fill="#555">${v.toFixed(2)}</text>`);
   }
-  for (const v of niceTicks(xmax, 4, axis === 'images')) {
+  for (const v of niceTicks(xmax, axis === 'images' ? 5 : 4, axis === 'images')) {
     parts.push(`<text x="${sx(v)}" y="${H - B + 16}" text-anchor="middle" font-size="11" fill="#555">${v}</text>`);
   }
   parts.push(`<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle" font-size="12">${axis === 'images' ? 'labelled images in the training snapshot' : 'annotation minutes (recorded)'}</text>`);
@@ -252,7 +252,7 @@ function comparisonSection(report: EvaluationReport): string {
 const CSS = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d1d1f;margin:24px auto;max-width:1100px;padding:0 16px}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px;margin-top:22px}
 table{border-collapse:collapse;margin:8px 0;font-variant-numeric:tabular-nums}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left}th{background:#f4f5f7;font-weight:600}table.dense td{padding:1px 6px;font-size:12px}
+th:first-child,td:first-child{text-align:left}th{background:#f4f5f7;font-weight:600}table.dense td{padding:1px 6px;font-size:12px;white-space:nowrap}table.notes td:last-child{text-align:left}
 .muted{color:#777}.warn{background:#fff6e0;border:1px solid #f0c36d;padding:8px 12px;border-radius:4px}.warn li{margin:2px 0}
 figure{margin:8px 0}figcaption{font-size:12px;color:#666}ul.conv{font-size:13px;color:#444}`;
 
@@ -274,7 +274,7 @@ export function reportToHtml(report: EvaluationReport, extra: { learningCurve?: 
       `v${p.version}`, String(p.labelledImages), String(p.labelVersions),
       p.annotationMinutes === null ? 'unknown' : `${p.annotationMinutes.toFixed(1)}${p.minutesComplete ? '' : ' (lower bound)'}`,
       fmt(p.meanDice), p.diceSource === 'test-predictions' ? `test, ${p.evaluatedCases} cases` : 'stored validation', esc(p.notes.join(' ')),
-    ])));
+    ]), 'notes'));
     if (lc.notes.length || lc.excluded.length) body.push(`<ul class="conv">${[...lc.notes, ...lc.excluded.map((e) => `v${e.version} left out: ${e.reason}`)].map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
   }
   return `<!doctype html>

@@ -131,7 +131,7 @@ export function curveGeometry(curve: LearningCurveView, axis: 'images' | 'minute
       path: pts.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' '),
     };
   });
-  const xTicks = niceTicks(xmax, 4, axis === 'images').map((v) => ({ x: sx(v), text: String(v) }));
+  const xTicks = niceTicks(xmax, axis === 'images' ? 5 : 4, axis === 'images').map((v) => ({ x: sx(v), text: String(v) }));
   const yTicks = [0, 0.25, 0.5, 0.75, 1].map((t) => ({ y: sy(ymin + t * (ymax - ymin)), text: (ymin + t * (ymax - ymin)).toFixed(2) }));
   return {
     width,
