@@ -67,9 +67,14 @@ export function labelledClassesOf(store: ProjectStore, imageIds?: readonly numbe
   return latest.filter((lv) => !want || want.has(lv.imageId)).map((lv) => ({ imageId: lv.imageId, labelVersionId: lv.id, labelledClasses: lv.labelledClasses }));
 }
 
-function selectImages(store: ProjectStore, f: { images?: string; split?: string; all?: boolean }): number[] {
-  const given = [f.images !== undefined, f.split !== undefined, Boolean(f.all)].filter(Boolean).length;
-  if (given !== 1) throw new SegloopError('INVALID_ARGUMENT', 'Choose the images with exactly one of --images <ids>, --split <split> or --all.');
+function selectImages(store: ProjectStore, f: { images?: string; split?: string; site?: string; all?: boolean }): number[] {
+  const given = [f.images !== undefined, f.split !== undefined, f.site !== undefined, Boolean(f.all)].filter(Boolean).length;
+  if (given !== 1) throw new SegloopError('INVALID_ARGUMENT', 'Choose the images with exactly one of --images <ids>, --split <split>, --site <name> or --all.');
+  if (f.site !== undefined) {
+    const ids = store.images.list().filter((i) => i.site === f.site).map((i) => i.id);
+    if (!ids.length) throw new SegloopError('IMAGE_NOT_FOUND', `No image of this project has site "${f.site}" (set with \`segloop import --site\`).`);
+    return ids;
+  }
   if (f.images !== undefined) return parseIdList('images', f.images) ?? [];
   if (f.split !== undefined) {
     if (!(SPLITS as readonly string[]).includes(f.split)) throw new SegloopError('INVALID_ARGUMENT', `--split must be one of ${SPLITS.join(', ')} (got "${f.split}").`);
@@ -93,9 +98,10 @@ export function registerLabels(program: Command): void {
     .requiredOption('--classes <list>', 'comma-separated foreground class indices, or "all"')
     .option('--images <ids>', 'comma-separated image ids')
     .option('--split <split>', `every labelled image of this split (${SPLITS.join('|')})`)
+    .option('--site <name>', 'every labelled image of this site')
     .option('--all', 'every labelled image')
     .option('--json', 'machine-readable output')
-    .action(async (dir: string, f: { classes: string; images?: string; split?: string; all?: boolean; json?: boolean }) => {
+    .action(async (dir: string, f: { classes: string; images?: string; split?: string; site?: string; all?: boolean; json?: boolean }) => {
       const classes = parseClasses(f.classes);
       const store = await ProjectStore.open(dir);
       try {
