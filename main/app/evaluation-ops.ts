@@ -61,7 +61,7 @@ export function evaluationView(ev: ModelEvaluation): ModelEvaluationView {
   return {
     model: { id: String(ev.model.id), version: ev.model.version, status: ev.model.status, architecture: ev.model.architecture },
     cases: ev.cases.map((c) => ({
-      imageId: String(c.imageId),
+      imageId: String(c.imageId ?? c.caseId),
       image: c.image,
       patient: c.patient,
       site: c.site,
@@ -113,6 +113,7 @@ function pairedRows(p: PairedComparison, metric: 'dice' | 'hd95'): z.infer<typeo
 }
 
 export function reportView(r: EvaluationReport): EvaluationReportView {
+  if (r.split === 'external') throw new SegloopError('INTERNAL_ERROR', 'External-data reports are CLI-only: the app shows reports on project images.');
   return {
     split: r.split,
     imagesConsidered: r.imagesConsidered,
@@ -130,7 +131,7 @@ export function reportView(r: EvaluationReport): EvaluationReportView {
 
 export function evaluationOps(deps: { store: ProjectStore; author: string }): EvaluationOps {
   const { store, author } = deps;
-  const build = (q: { modelId: string; compareModelId?: string | null; split: EvaluationReport['split'] }): Promise<EvaluationReport> =>
+  const build = (q: { modelId: string; compareModelId?: string | null; split: EvaluationReportView['split'] }): Promise<EvaluationReport> =>
     buildEvaluationReport(store, { modelId: modelId(q.modelId), compareModelId: q.compareModelId ? modelId(q.compareModelId) : null, split: q.split });
   const action = (r: { promoted: ModelRow; retired: ModelRow | null }): { promoted: EvaluationModel; retired: EvaluationModel | null } => ({
     promoted: modelView(store, r.promoted),

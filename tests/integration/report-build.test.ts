@@ -105,8 +105,8 @@ describe('buildEvaluationReport on the fixture project', () => {
     const items = [report.primary, report.secondary].flatMap((ev) =>
       (ev?.cases ?? []).map((c) => ({
         key: `${ev?.model.id}:${c.imageId}`,
-        pred: path.join(dir, store.predictions.get(c.predictionId)?.path ?? ''),
-        ref: path.join(dir, store.labelVersions.get(c.referenceLabelVersionId)?.path ?? ''),
+        pred: path.join(dir, store.predictions.get(c.predictionId as number)?.path ?? ''),
+        ref: path.join(dir, store.labelVersions.get(c.referenceLabelVersionId as number)?.path ?? ''),
         classes: [1, 2],
       })),
     );

@@ -8,8 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvaluationReport, type EvaluationReport } from '../../main/core/evaluation/report';
 import { reportToCsv } from '../../main/core/evaluation/report-export';
+import { writeExternalReport } from '../../main/cli/commands/evaluate-report';
 import { ProjectStore } from '../../main/core/project';
 import { segloop } from './helpers/cli';
+import { HIPPOCAMPUS } from '../data-root';
 import { makeEvalProject, TEST_CASES, TRAIN_CASES, V1_EMPTY_CLASS2, type EvalFixture } from './report-fixture';
 
 let dir: string;
@@ -66,6 +68,25 @@ describe('segloop evaluate on stored predictions', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/INVALID_ARGUMENT: --report .*report\.pdf: the file name must end in \.html, \.csv or \.json/);
     expect(existsSync(path.join(dir, 'report.pdf'))).toBe(false);
+  });
+
+  it('external data (evaluate --images/--labels --report): the same per-case metrics, no project ids, an honest warning', async () => {
+    // The stored fixture predictions of v1 play the external prediction files; references come from the data folder.
+    const store = await ProjectStore.open(dir, { recover: false });
+    const pairs = TEST_CASES.map((name) => {
+      const pred = store.predictions.latestForImage(fx.images.get(name)?.id as number, fx.v1.id);
+      return { id: name, pred: path.join(dir, pred?.path ?? ''), ref: path.join(HIPPOCAMPUS, 'labels', `${name}.nii.gz`) };
+    });
+    store.close();
+    const file = await writeExternalReport(dir, path.join(dir, 'external.json'), [fx.v1], pairs, [1, 2]);
+    const ext = JSON.parse(readFileSync(file, 'utf8')) as EvaluationReport;
+    expect(ext.split).toBe('external');
+    expect(ext.warnings[0]).toMatch(/cannot check that these images were never used for training/);
+    for (const c of ext.primary.cases) {
+      expect(c).toMatchObject({ imageId: null, predictionId: null, referenceLabelVersionId: null, referenceSource: 'external', patient: c.image });
+      expect(c.metrics).toEqual(JSON.parse(JSON.stringify(expected.primary.cases.find((x) => x.image === c.image)?.metrics)));
+    }
+    await expect(writeExternalReport(dir, path.join(dir, 'external.txt'), [fx.v1], pairs, [1, 2])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('bad arguments and a leaking split stop with a clear error', () => {

@@ -1,14 +1,17 @@
 // `segloop evaluate <dir> --model <id>` without --images/--labels: the evaluation report of the
 // predictions stored in the project (main/core/evaluation/report.ts) — per class, per patient,
 // per site, by structure size, worst cases, optional paired comparison (--compare), and
-// --report <file.html|file.csv|file.json> to save it. evaluate.ts routes here.
+// --report <file.html|file.csv|file.json> to save it. evaluate.ts routes here; writeExternalReport
+// gives evaluate --images/--labels the same report for external data.
 import path from 'node:path';
 import { SegloopError } from '../../../shared/errors';
 import type { ClassKey, ClassSummary } from '../../core/evaluation/aggregate';
 import { learningCurve } from '../../core/evaluation/learning-curve';
-import { buildEvaluationReport, type EvaluationReport, type ModelEvaluation } from '../../core/evaluation/report';
+import { buildEvaluationReport, reportFromExternalCases, type EvaluationReport, type ExternalCase, type ModelEvaluation, type ReportClass } from '../../core/evaluation/report';
+import { volumeMetrics } from '../../core/evaluation/volume-metrics';
+import { readNifti } from '../../core/imaging/nifti';
 import { exportReport, type ReportFormat } from '../../core/evaluation/report-export';
-import { ProjectStore, SPLITS, writeFileAtomic, type Split } from '../../core/project';
+import { ProjectStore, SPLITS, writeFileAtomic, type ModelRow, type Split } from '../../core/project';
 import { emit } from '../output';
 
 export interface StoredEvaluationFlags {
@@ -93,7 +96,7 @@ function modelText(report: EvaluationReport, ev: ModelEvaluation): string[] {
   })]).map((l) => `  ${l}`));
   const byId = new Map(ev.cases.map((c) => [c.caseId, c]));
   out.push('', `worst ${s.worst.length} (image id: open it in the app)`, ...columns([['image', 'image id', 'patient', 'site', 'mean Dice', 'note'], ...s.worst.map((w) => [
-    byId.get(w.caseId)?.image ?? w.caseId, w.caseId, w.patientId, w.site, f3(w.meanDice),
+    byId.get(w.caseId)?.image ?? w.caseId, byId.get(w.caseId)?.imageId === null ? '—' : w.caseId, w.patientId, w.site, f3(w.meanDice),
     (byId.get(w.caseId)?.metrics.classes ?? []).filter((k) => k.empty !== 'none').map((k) => `${name(k.label)}: ${k.empty === 'pred' ? 'prediction' : k.empty === 'ref' ? 'reference' : 'both'} empty`).join('; '),
   ])]).map((l) => `  ${l}`));
   for (const k of ev.skipped.slice(0, 10)) out.push(`  skipped ${k.image} (image ${k.imageId}): ${k.reason}`);
@@ -102,7 +105,11 @@ function modelText(report: EvaluationReport, ev: ModelEvaluation): string[] {
 }
 
 export function formatReport(report: EvaluationReport, written: string | null): string {
-  const out = [`evaluation on the ${report.split === 'all' ? 'whole project' : `${report.split} split`} (${report.imagesConsidered} images); reference = newest label of source ${report.referenceSources.join(', ')}`];
+  const out = [
+    report.split === 'external'
+      ? `evaluation on external data (${report.imagesConsidered} images, reference labels from the command line)`
+      : `evaluation on the ${report.split === 'all' ? 'whole project' : `${report.split} split`} (${report.imagesConsidered} images); reference = newest label of source ${report.referenceSources.join(', ')}`,
+  ];
   for (const w of report.warnings) out.push(`warning: ${w}`);
   out.push('', ...modelText(report, report.primary));
   if (report.secondary) out.push('', ...modelText(report, report.secondary));
@@ -121,4 +128,38 @@ export function formatReport(report: EvaluationReport, written: string | null): 
   out.push('', 'One mask empty: Dice 0, distances undefined (left out of distance means, counted under "empty"). Both empty: Dice 1.');
   if (written) out.push(`report written to ${written}`);
   return out.join('\n');
+}
+
+/**
+ * --report for external data (evaluate --images/--labels): full metrics (with surface distances)
+ * of each prediction file against its reference, as the same report, written to `file`.
+ */
+export async function writeExternalReport(
+  dir: string,
+  file: string,
+  models: readonly ModelRow[],
+  pairs: ReadonlyArray<{ id: string; pred: string; ref: string }>,
+  classes: readonly number[],
+): Promise<string> {
+  const format = reportFormatOf(file);
+  const store = await ProjectStore.open(dir, { recover: false });
+  let project: string;
+  let schema: ReportClass[];
+  try {
+    project = store.name;
+    schema = store.labelSchema.list().filter((c) => classes.includes(c.idx)).map((c) => ({ label: c.idx, name: c.name, colour: c.colour }));
+  } finally {
+    store.close();
+  }
+  const cases: ExternalCase[] = [];
+  for (const p of pairs) {
+    const [pred, ref] = await Promise.all([readNifti(p.pred), readNifti(p.ref)]);
+    cases.push({ id: p.id, metrics: volumeMetrics(pred, ref, { classes, names: { pred: `prediction of ${p.id}`, ref: p.ref } }) });
+  }
+  const model = models.length > 1 ? { ...models[0], architecture: `ensemble of ${models.map((m) => `v${m.version}`).join('+')}` } : models[0];
+  const report = reportFromExternalCases({ project, model, classes: schema, cases });
+  const out = exportReport(report, format);
+  const abs = path.resolve(file);
+  await writeFileAtomic(abs, new TextEncoder().encode(out.content));
+  return abs;
 }

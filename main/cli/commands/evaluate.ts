@@ -11,7 +11,7 @@ import { readNifti } from '../../core/imaging/nifti';
 import { volumeMetrics } from '../../core/evaluation';
 import { ProjectStore } from '../../core/project';
 import { emit } from '../output';
-import { evaluateStored } from './evaluate-report';
+import { evaluateStored, reportFormatOf, writeExternalReport } from './evaluate-report';
 import { parseIdList } from './predict';
 
 const NII = /\.nii(\.gz)?$/i;
@@ -40,7 +40,7 @@ export function registerEvaluate(program: Command): void {
     .option('--split <name>', 'stored predictions: images of this split (test|val|train|pool|all)', 'test')
     .option('--compare <id>', 'stored predictions: paired comparison with another model (bootstrap CI)')
     .option('--worst <n>', 'stored predictions: length of the worst-cases list', '10')
-    .option('--report <file>', 'stored predictions: save the report as .html (self-contained), .csv (case x class) or .json')
+    .option('--report <file>', 'save the report (with HD95/ASSD, size strata, worst cases) as .html (self-contained), .csv (case x class) or .json')
     .option('--tta', 'test-time flips')
     .option('--postprocess <spec>', 'none | lcc | min:N (| c6 | c26)', 'none')
     .option('--backend <name>', 'auto|tensorflow-gpu|tensorflow|wasm|cpu')
@@ -48,7 +48,8 @@ export function registerEvaluate(program: Command): void {
     .action(async (dir: string, f: { model: string; images?: string; labels?: string; split?: string; compare?: string; worst?: string; report?: string; tta?: boolean; postprocess?: string; backend?: string; json?: boolean }) => {
       if (f.images === undefined && f.labels === undefined) return evaluateStored(dir, f);
       if (f.images === undefined || f.labels === undefined) throw new SegloopError('INVALID_ARGUMENT', 'Give both --images and --labels (external data), or neither (the predictions stored in the project).');
-      if (f.report !== undefined || f.compare !== undefined) throw new SegloopError('INVALID_ARGUMENT', '--report and --compare work on the predictions stored in the project: run `segloop predict` on the project images, then omit --images/--labels.');
+      if (f.compare !== undefined) throw new SegloopError('INVALID_ARGUMENT', '--compare works on the predictions stored in the project: run `segloop predict` on the project images, then omit --images/--labels.');
+      if (f.report !== undefined) reportFormatOf(f.report);
       const images = await listVolumes(f.images, 'images');
       const labels = await listVolumes(f.labels, 'labels');
       const missing = [...images.keys()].filter((k) => !labels.has(k));
@@ -98,7 +99,8 @@ export function registerEvaluate(program: Command): void {
           dice: Object.fromEntries(names.map((n) => [n, avg(cases.map((c) => c.dice[n] ?? null))])),
           meanDice: avg(cases.map((c) => c.meanDice)),
         };
-        const report = { models: models.map((m) => ({ id: m.id, version: m.version })), tta: Boolean(f.tta), postprocess: f.postprocess ?? 'none', backend: res.backend, seconds: (Date.now() - t0) / 1000, cases, overall };
+        const reportFile = f.report ? await writeExternalReport(dir, f.report, models, res.cases.map((c) => ({ id: c.id, pred: c.labelFile, ref: labels.get(c.id) as string })), fg) : null;
+        const report = { models: models.map((m) => ({ id: m.id, version: m.version })), tta: Boolean(f.tta), postprocess: f.postprocess ?? 'none', backend: res.backend, seconds: (Date.now() - t0) / 1000, cases, overall, ...(reportFile ? { reportFile } : {}) };
         const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '   -  ' : v.toFixed(4));
         emit(f, report, () =>
           [
@@ -106,6 +108,7 @@ export function registerEvaluate(program: Command): void {
             ...cases.map((c) => `${c.id.padEnd(24)} ${names.map((n) => fmt(c.dice[n]).padStart(22)).join(' ')} ${fmt(c.meanDice).padStart(8)}`),
             `${'overall'.padEnd(24)} ${names.map((n) => fmt(overall.dice[n]).padStart(22)).join(' ')} ${fmt(overall.meanDice).padStart(8)}`,
             `${cases.length} cases, model ${models.map((m) => `v${m.version}`).join('+')}${f.tta ? ', TTA flips' : ''}, backend ${res.backend}, ${report.seconds.toFixed(0)} s`,
+            ...(reportFile ? [`report (per case, class, size; HD95) written to ${reportFile}`] : []),
           ].join('\n'),
         );
       } finally {

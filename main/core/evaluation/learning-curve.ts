@@ -111,7 +111,7 @@ export async function learningCurve(store: ProjectStore): Promise<LearningCurve>
         meanDice = mean?.metrics.dice.mean ?? null;
         perClassDice = rep.primary.summary.overall.filter((s) => s.label !== 'mean').map((s) => ({ label: s.label as number, dice: s.metrics.dice.mean }));
         diceSource = 'test-predictions';
-        evaluatedImageIds = rep.primary.cases.map((c) => c.imageId);
+        evaluatedImageIds = rep.primary.cases.map((c) => c.imageId).filter((id): id is number => id !== null);
       }
     } catch (err) {
       const e = err as { code?: string; message?: string };

@@ -210,7 +210,7 @@ function modelSection(report: EvaluationReport, ev: ModelEvaluation): string {
   out.push(table(['image', 'image id', 'patient', 'site', 'mean Dice', ...cls.map((c) => `${esc(c.name)} Dice`), 'note'], s.worst.map((w) => {
     const c = byId.get(w.caseId);
     return [
-      esc(c?.image ?? w.caseId), esc(w.caseId), esc(w.patientId), esc(w.site), fmt(w.meanDice),
+      esc(c?.image ?? w.caseId), esc(c?.imageId === null ? '—' : w.caseId), esc(w.patientId), esc(w.site), fmt(w.meanDice),
       ...cls.map((k) => fmt(w.dice.find((d) => d.label === k.label)?.dice)),
       esc((c?.metrics.classes ?? []).filter((m) => m.empty !== 'none').map((m) => `${className(cls, m.label)}: ${EMPTY_TEXT[m.empty]}`).join('; ')),
     ];
@@ -223,7 +223,7 @@ function modelSection(report: EvaluationReport, ev: ModelEvaluation): string {
   ])));
   out.push('<h3>Per case and class</h3>');
   out.push(table(['image', 'patient', 'site', 'reference', 'class', 'Dice', 'IoU', 'HD95 mm', 'HD mm', 'ASSD mm', 'ref mm³', 'pred mm³', 'empty'], ev.cases.flatMap((c) => c.metrics.classes.map((k) => [
-    esc(c.image), esc(c.patient), esc(c.site), `v${c.referenceLabelVersionId} ${esc(c.referenceSource)}${c.referenceFromModel ? ' ⚠' : ''}`, label(k.label),
+    esc(c.image), esc(c.patient), esc(c.site), `${c.referenceLabelVersionId === null ? '' : `v${c.referenceLabelVersionId} `}${esc(c.referenceSource)}${c.referenceFromModel ? ' ⚠' : ''}`, label(k.label),
     fmt(k.dice, DIGITS.dice), fmt(k.iou, DIGITS.iou), fmt(k.hd95, 2), fmt(k.hd, 2), fmt(k.assd, 2), fmt(k.refVolumeMm3, 0), fmt(k.predVolumeMm3, 0), EMPTY_TEXT[k.empty],
   ])), 'dense'));
   if (ev.skipped.length) {
@@ -261,7 +261,11 @@ export function reportToHtml(report: EvaluationReport, extra: { learningCurve?: 
   const ev = report.primary;
   const body: string[] = [];
   body.push(`<h1>Evaluation of model v${ev.model.version}${report.secondary ? ` vs v${report.secondary.model.version}` : ''} — ${esc(report.project)}</h1>`);
-  body.push(`<p class="muted">Split: <b>${esc(report.split)}</b> · ${report.imagesConsidered} image(s) in the split · reference: newest label of source ${esc(report.referenceSources.join(', '))} · generated ${esc(report.generatedAt)}</p>`);
+  body.push(
+    report.split === 'external'
+      ? `<p class="muted">External data: ${report.imagesConsidered} image(s) with reference labels given on the command line · generated ${esc(report.generatedAt)}</p>`
+      : `<p class="muted">Split: <b>${esc(report.split)}</b> · ${report.imagesConsidered} image(s) in the split · reference: newest label of source ${esc(report.referenceSources.join(', '))} · generated ${esc(report.generatedAt)}</p>`,
+  );
   if (report.warnings.length) body.push(`<div class="warn"><b>Read before trusting these numbers</b><ul>${report.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>`);
   body.push(`<h3>Conventions</h3><ul class="conv">${report.conventions.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>`);
   body.push(comparisonSection(report));

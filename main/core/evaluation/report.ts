@@ -52,20 +52,21 @@ export interface ReportClass {
 }
 
 export interface ReportCase {
-  /** = String(imageId): the key used by the summary (worst cases, strata). */
+  /** = String(imageId) (external data: the file name): the key used by the summary. */
   caseId: string;
-  imageId: number;
+  /** Null for external data (files given on the command line, not project images). */
+  imageId: number | null;
   image: string;
   patient: string;
   site: string;
   split: Split | null;
-  referenceLabelVersionId: number;
-  referenceSource: LabelSource;
+  referenceLabelVersionId: number | null;
+  referenceSource: LabelSource | 'external';
   /** The reference was accepted/edited from a prediction of this model (favours it). */
   referenceFromModel: boolean;
   /** The patient is in the model's training snapshot (only possible outside the test split). */
   patientInTraining: boolean;
-  predictionId: number;
+  predictionId: number | null;
   metrics: SegmentationMetrics;
 }
 
@@ -93,7 +94,9 @@ export interface ReportComparison {
 export interface EvaluationReport {
   project: string;
   generatedAt: string;
-  split: Split | 'all';
+  /** 'external': files given on the command line (segloop evaluate --images/--labels). */
+  split: Split | 'all' | 'external';
+  /** Empty for external data. */
   referenceSources: LabelSource[];
   classes: ReportClass[];
   /** Images in the split (before skipping). */
@@ -301,11 +304,11 @@ function warningsOf(
   primary: ModelEvaluation,
   secondary: ModelEvaluation | null,
   comparison: ReportComparison | null,
-  split: Split | 'all',
+  split: Split | 'all' | 'external',
   considered: number,
 ): string[] {
   const out: string[] = [];
-  const where = split === 'all' ? 'the project' : `the ${split} split`;
+  const where = split === 'all' ? 'the project' : split === 'external' ? 'the external data' : `the ${split} split`;
   for (const ev of [primary, secondary]) {
     if (!ev) continue;
     const v = `model v${ev.model.version}`;
@@ -322,4 +325,57 @@ function warningsOf(
     out.push(`Comparison uses the ${comparison.dice.matched} cases both models predicted (${comparison.dice.onlyA.length} only by v${comparison.a.version}, ${comparison.dice.onlyB.length} only by v${comparison.b.version}).`);
   }
   return out;
+}
+
+export interface ExternalCase {
+  /** File name without extension: the case and (without other information) the patient. */
+  id: string;
+  patient?: string;
+  site?: string;
+  metrics: SegmentationMetrics;
+}
+
+/**
+ * The same report for external data (files given on the command line, predicted on the fly, not
+ * stored): no project ids, no split, no leakage check possible beyond what the caller knows; each
+ * file is its own patient unless `patient` says otherwise.
+ */
+export function reportFromExternalCases(input: {
+  project: string;
+  model: ModelRow;
+  classes: ReportClass[];
+  cases: readonly ExternalCase[];
+  worstN?: number;
+}): EvaluationReport {
+  const cases: ReportCase[] = input.cases.map((c) => ({
+    caseId: c.id,
+    imageId: null,
+    image: c.id,
+    patient: c.patient ?? c.id,
+    site: c.site ?? 'unknown',
+    split: null,
+    referenceLabelVersionId: null,
+    referenceSource: 'external',
+    referenceFromModel: false,
+    patientInTraining: false,
+    predictionId: null,
+    metrics: c.metrics,
+  }));
+  const primary: ModelEvaluation = { model: reportModel(input.model), cases, skipped: [], summary: summarizeEvaluation(toCaseRecords(cases), { worstN: input.worstN ?? 10 }) };
+  return {
+    project: input.project,
+    generatedAt: new Date().toISOString(),
+    split: 'external',
+    referenceSources: [],
+    classes: input.classes,
+    imagesConsidered: cases.length,
+    primary,
+    secondary: null,
+    comparison: null,
+    conventions: [...REPORT_CONVENTIONS],
+    warnings: [
+      'External data: patients and sites are unknown (each file counts as its own patient), and Segloop cannot check that these images were never used for training.',
+      ...warningsOf(primary, null, null, 'external', cases.length),
+    ],
+  };
 }
