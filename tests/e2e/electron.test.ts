@@ -45,5 +45,5 @@ describe('Electron shell', () => {
       await app.close();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 600_000);
 });

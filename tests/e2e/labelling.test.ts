@@ -15,6 +15,8 @@ import { createDemoProject } from '../../main/app/demo-project';
 import { ROOT } from './test-project';
 
 const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
+/** Generous: a slow 2-core CI machine running other suites at the same time. */
+const E2E_TEST_TIMEOUT = 300_000;
 const skipReason = missingPrerequisite();
 const PY_DIFF = path.join(ROOT, 'tests/e2e/ref/label-diff.py');
 
@@ -30,11 +32,19 @@ async function unsavedCount(page: Page): Promise<number> {
   return Number(/(\d+)/.exec(text)?.[1] ?? 0);
 }
 
+/** Waits until the unsaved-voxel count satisfies `accept` and has stopped changing (the stroke is fully applied). */
 async function waitForCount(page: Page, accept: (n: number) => boolean, what: string): Promise<number> {
   const deadline = Date.now() + 60_000;
+  let last = -1;
+  let stableSince = Date.now();
   for (;;) {
     const n = await unsavedCount(page);
-    if (accept(n)) return n;
+    if (n !== last) {
+      last = n;
+      stableSince = Date.now();
+    } else if (accept(n) && Date.now() - stableSince >= 600) {
+      return n;
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (unsaved count is ${n})`);
     await page.waitForTimeout(100);
   }
@@ -74,13 +84,13 @@ describe.skipIf(skipReason !== null)(`labelling in the browser${skipReason ? ` (
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
     page.setDefaultTimeout(60_000);
-  });
+  }, 600_000);
 
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  }, E2E_TEST_TIMEOUT);
 
   it('shows the cases of the project', async () => {
     await page.goto(server.openUrl);
@@ -110,7 +120,7 @@ describe.skipIf(skipReason !== null)(`labelling in the browser${skipReason ? ` (
     await page.waitForFunction(() => /No label yet/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), null, { timeout: 120_000 });
     await page.locator('[data-testid="back"]').click();
     await page.waitForSelector('[data-testid="cases-screen"]');
-  });
+  }, E2E_TEST_TIMEOUT);
 
   it('paints, erases, undoes and saves a new manual version', async () => {
     const db = new Database(path.join(dir, 'project.db'), { readonly: true });
@@ -163,7 +173,7 @@ describe.skipIf(skipReason !== null)(`labelling in the browser${skipReason ? ` (
     expect(createHash('sha256').update(parentNow).digest('hex')).toBe(labelled.sha256);
     db.close();
     await page.screenshot({ path: path.join(ARTIFACTS, 'labelling-saved.png') });
-  });
+  }, E2E_TEST_TIMEOUT);
 
   it('frees the viewer cache on leaving, and guards unsaved work', async () => {
     await page.locator('[data-testid="back"]').click();
@@ -185,7 +195,7 @@ describe.skipIf(skipReason !== null)(`labelling in the browser${skipReason ? ` (
     await expect.poll(() => asked).toContain('not saved');
     expect(await page.locator('[data-testid="labelling-screen"]').count()).toBe(1);
     expect(await unsavedCount(page)).toBe(n);
-  });
+  }, E2E_TEST_TIMEOUT);
 
   it('edits with every tool and keyboard shortcut, and each edit undoes', async () => {
     // Leave the unsaved case of the previous test, accepting the loss this time.
@@ -267,5 +277,5 @@ describe.skipIf(skipReason !== null)(`labelling in the browser${skipReason ? ` (
     await page.screenshot({ path: path.join(ARTIFACTS, 'help.png') });
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('[data-testid="help"]').count()).toBe(0);
-  });
+  }, E2E_TEST_TIMEOUT);
 });
