@@ -202,8 +202,18 @@ function uncertaintyOf(scores: Record<string, unknown> | null): number | null {
   return null;
 }
 
+/** The score of one image in an AL round: a number, or an object holding one under a known key. */
+function roundScore(scores: Record<string, unknown>, imageId: number): number | null {
+  const v = scores[String(imageId)];
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (v && typeof v === 'object') return uncertaintyOf(v as Record<string, unknown>);
+  return null;
+}
+
 function caseRows(store: ProjectStore): CaseRow[] {
   const patients = new Map(store.patients.list().map((p) => [p.id, p]));
+  // The latest uncertainty: the newest active-learning round's score, else the newest prediction's.
+  const lastRound = store.alRounds.list().at(-1) ?? null;
   const latest = new Map(store.labelVersions.latestPerImage().map((v) => [v.imageId, v]));
   const versionCounts = new Map<number, number>();
   for (const r of store.database.prepare('SELECT image_id AS imageId, count(*) AS n FROM label_versions GROUP BY image_id').all() as { imageId: number; n: number }[]) {
@@ -223,7 +233,7 @@ function caseRows(store: ProjectStore): CaseRow[] {
       labelSource: lv?.source ?? null,
       latestLabelVersionId: lv ? String(lv.id) : null,
       labelVersions: versionCounts.get(img.id) ?? 0,
-      uncertainty: uncertaintyOf(pred?.scores ?? null),
+      uncertainty: (lastRound ? roundScore(lastRound.scores, img.id) : null) ?? uncertaintyOf(pred?.scores ?? null),
       shape: img.shape.slice(0, 3) as [number, number, number],
     };
   });
