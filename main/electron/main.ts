@@ -8,6 +8,7 @@ import { toErrorData } from '../../shared/errors';
 import { ensureDemoProject } from '../app/demo-project';
 import { dispatch, parseFileRequest } from '../app/dispatch';
 import { openProjectApp, type ProjectApp } from '../app/project-app';
+import { appUrlChecker, isTrustedSender } from './ipc-guard';
 
 const isDev = !!process.env.ELECTRON_RENDERER_URL;
 const mainDir = path.dirname(fileURLToPath(import.meta.url));
@@ -64,12 +65,7 @@ export function createMainWindow(): BrowserWindow {
   return win;
 }
 
-function isAppUrl(url: string): boolean {
-  // Only our own bundled page, not any file on disk.
-  if (url.startsWith(pathToFileURL(path.join(mainDir, '../renderer')).href + '/')) return true;
-  const dev = process.env.ELECTRON_RENDERER_URL;
-  return !!dev && url.startsWith(dev);
-}
+const isAppUrl = appUrlChecker(pathToFileURL(path.join(mainDir, '../renderer')).href, process.env.ELECTRON_RENDERER_URL);
 
 function lockDownSession(): void {
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
@@ -87,11 +83,8 @@ function lockDownSession(): void {
 }
 
 /** Only the top frame of our own window, showing our own page, may call main. */
-export function isTrustedSender(event: IpcMainInvokeEvent): boolean {
-  const frame = event.senderFrame;
-  if (!frame || !mainWindow || event.sender.id !== mainWindow.webContents.id) return false;
-  if (frame.parent !== null) return false;
-  return isAppUrl(frame.url);
+function trusted(event: IpcMainInvokeEvent): boolean {
+  return isTrustedSender(event, mainWindow?.webContents.id ?? null, isAppUrl);
 }
 
 const untrusted = { ok: false, error: { code: 'FORBIDDEN', message: 'IPC from an unknown frame was refused.' } } as const;
@@ -106,11 +99,11 @@ async function projectDir(): Promise<string> {
 
 function wireIpc(api: ProjectApp): void {
   ipcMain.handle(IPC_INVOKE, async (event, name: unknown, input: unknown) => {
-    if (!isTrustedSender(event)) return untrusted;
+    if (!trusted(event)) return untrusted;
     return dispatch(api.handlers, name, input);
   });
   ipcMain.handle(IPC_FILE, async (event, req: unknown) => {
-    if (!isTrustedSender(event)) return untrusted;
+    if (!trusted(event)) return untrusted;
     try {
       const file = await api.resolveFile(parseFileRequest(req));
       return { ok: true, value: new Uint8Array(await readFile(file.absPath)) };

@@ -1,0 +1,28 @@
+// Which IPC senders main answers: only the top frame of our own window, showing our own page.
+// Kept free of the electron import so it can be tested without an Electron binary.
+
+export interface SenderLike {
+  sender: { id: number };
+  senderFrame: { url: string; parent: unknown } | null;
+}
+
+export function isTrustedSender(event: SenderLike, windowWebContentsId: number | null, isAppUrl: (url: string) => boolean): boolean {
+  const frame = event.senderFrame;
+  if (!frame || windowWebContentsId === null || event.sender.id !== windowWebContentsId) return false;
+  if (frame.parent !== null) return false;
+  return isAppUrl(frame.url);
+}
+
+/** Our page: the bundled renderer folder (file://…/renderer/…) or the dev server in development. */
+export function appUrlChecker(rendererDirUrl: string, devUrl: string | undefined): (url: string) => boolean {
+  const prefix = rendererDirUrl.endsWith('/') ? rendererDirUrl : `${rendererDirUrl}/`;
+  return (url) => {
+    if (url.startsWith(prefix) && !url.slice(prefix.length).split(/[?#]/)[0].split('/').includes('..')) return true;
+    if (!devUrl) return false;
+    try {
+      return new URL(url).origin === new URL(devUrl).origin;
+    } catch {
+      return false;
+    }
+  };
+}
