@@ -23,6 +23,7 @@ interface TrainFlags {
   seed?: string;
   backend?: string;
   pseudo?: boolean;
+  config?: string;
   partialLoss?: string;
   labelDropout?: string;
   json?: boolean;
@@ -57,13 +58,22 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'random seed (split, sampling, augmentation)')
     .option('--backend <name>', 'auto|tensorflow-gpu|tensorflow|wasm|cpu')
     .option('--pseudo', 'also train on pseudo-labels')
+    .option('--config <json>', 'any other trainer settings as JSON, e.g. \'{"loss":{"batchDice":true},"augmentation":{"elasticProbability":0}}\'')
     .option('--partial-loss <mode>', 'partially labelled images (`segloop labels set-classes`): merge|exclude (adaptive loss, default merge) or none (treat labels as complete)')
     .option('--label-dropout <p>', 'label dropout probability in [0, 1] with the adaptive loss (default 0)')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, f: TrainFlags) => {
       const epochs = positive('epochs', f.epochs);
       const minutes = positive('minutes', f.minutes, false);
-      const config: Record<string, unknown> = {};
+      let config: Record<string, unknown> = {};
+      if (f.config) {
+        try {
+          config = JSON.parse(f.config) as Record<string, unknown>;
+        } catch (err) {
+          throw new SegloopError('INVALID_ARGUMENT', `--config is not valid JSON: ${(err as Error).message}`);
+        }
+        if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new SegloopError('INVALID_ARGUMENT', '--config must be a JSON object.');
+      }
       const model: Record<string, unknown> = {};
       if (f.batchSize) config.batchSize = positive('batch-size', f.batchSize);
       if (f.stepsPerEpoch) config.stepsPerEpoch = positive('steps-per-epoch', f.stepsPerEpoch);
@@ -83,7 +93,7 @@ export function registerTrain(program: Command): void {
       }
       if (f.width) model.baseWidth = positive('width', f.width);
       if (f.depth) model.depth = positive('depth', f.depth);
-      if (Object.keys(model).length) config.model = model;
+      if (Object.keys(model).length) config.model = { ...((config.model as object | undefined) ?? {}), ...model };
       if (f.resume && (f.arch || Object.keys(config).length)) {
         throw new SegloopError('INVALID_ARGUMENT', '--resume continues a run with its own settings; only --epochs or --minutes may be given with it.');
       }
