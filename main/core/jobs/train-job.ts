@@ -190,7 +190,8 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
       throw new SegloopError('NO_TRAINING_DATA', 'No labelled images outside the test split: import or draw labels before training.');
     }
     const imgs = snapshot.cases.map((c) => store.images.require(Number(c.id.slice('image-'.length))));
-    config = { ...defaultTrainingConfig(imgs, numClasses, opts.architecture ?? opts.config?.architecture ?? 'unet2d'), ...opts.config };
+    const defaults = defaultTrainingConfig(imgs, numClasses, opts.architecture ?? opts.config?.architecture ?? 'unet2d');
+    config = { ...defaults, ...opts.config, model: { ...defaults.model, ...(opts.config?.model ?? {}) } };
     if (opts.architecture) config.architecture = opts.architecture;
     config.epochs = opts.epochs ?? config.epochs ?? null;
     config.minutes = opts.minutes ?? config.minutes ?? null;
