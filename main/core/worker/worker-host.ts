@@ -29,7 +29,8 @@ export const DEFAULT_WORKER_ENTRY = path.join(here, 'worker-entry.ts');
 /** Node child_process.fork of bin/run-ts.mjs (tsx) with the entry script. */
 export const forkLauncher: WorkerLauncher = (entry) => {
   const child = fork(path.join(REPO_ROOT, 'bin', 'run-ts.mjs'), [entry], {
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    // The child's stdout is treated like stderr: a CLI's stdout must stay pure (--json).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env },
     serialization: 'json',
   });
@@ -45,7 +46,10 @@ export const forkLauncher: WorkerLauncher = (entry) => {
     },
     onMessage: (l) => child.on('message', l),
     onExit: (l) => child.once('exit', l),
-    onStderr: (l) => child.stderr?.on('data', (b: Buffer) => l(b.toString('utf8'))),
+    onStderr: (l) => {
+      child.stdout?.on('data', (b: Buffer) => l(b.toString('utf8')));
+      child.stderr?.on('data', (b: Buffer) => l(b.toString('utf8')));
+    },
   };
 };
 
