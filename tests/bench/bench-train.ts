@@ -3,3 +3,5 @@
 import { runBench } from './unet-bench-harness';
 
 await runBench('train');
+// The threaded wasm build's worker threads keep Node alive; a benchmark is done when it has printed.
+process.exit(0);
