@@ -2,12 +2,12 @@
 """Experiment data for experiments/{dad,partial-labels}.md (hippocampus, /work/shared/data/hippocampus).
 
 Writes into OUT (default /tmp/segloop-exp/data):
-  pool/{images,labels}         symlinks to the 152 pool cases (splits.json)
-  dev_test/{images,labels}     symlinks to the 40 dev_test cases
+  pool/{images,labels}         copies of the 152 pool cases (the importer skips symlinks) (splits.json)
+  dev_test/{images,labels}     copies of the 40 dev_test cases
   siteA/{images,labels}        pool cases with an EVEN id; labels keep class 1 only (2 -> 0)
   siteB/{images,labels}        pool cases with an ODD id;  labels keep class 2 only (1 -> 0)
 """
-import json, os, sys
+import json, os, shutil, sys
 import nibabel as nib
 import numpy as np
 
@@ -22,7 +22,7 @@ def link(ids, name):
         for i in ids:
             dst = os.path.join(d, f'{i}.nii.gz')
             if not os.path.exists(dst):
-                os.symlink(os.path.join(SRC, sub, f'{i}.nii.gz'), dst)
+                shutil.copyfile(os.path.join(SRC, sub, f'{i}.nii.gz'), dst)
 
 link(splits['pool'], 'pool')
 link(splits['dev_test'], 'dev_test')
@@ -34,7 +34,7 @@ for site, keep, drop, par in (('siteA', 1, 2, 0), ('siteB', 2, 1, 1)):
     for i in ids:
         dst = os.path.join(OUT, site, 'images', f'{i}.nii.gz')
         if not os.path.exists(dst):
-            os.symlink(os.path.join(SRC, 'images', f'{i}.nii.gz'), dst)
+            shutil.copyfile(os.path.join(SRC, 'images', f'{i}.nii.gz'), dst)
         lab = nib.load(os.path.join(SRC, 'labels', f'{i}.nii.gz'))
         a = np.asarray(lab.dataobj).astype(np.uint8)
         a[a == drop] = 0

@@ -7,14 +7,14 @@ WHAT=${1:-all}
 EPOCHS=${2:-6}
 ROOT=${EXP_ROOT:-/tmp/segloop-exp}
 SEG="node bin/segloop.mjs"
-TRAIN_FLAGS="--arch unet2d --width 16 --batch-size 16 --patch 48,64 --steps-per-epoch 50 --epochs $EPOCHS --seed 1234 --json"
+TRAIN_FLAGS=${SEG_TRAIN_FLAGS:-"--arch unet2d --width 16 --batch-size 16 --patch 48,64 --steps-per-epoch 50 --epochs $EPOCHS --seed 1234 --json"}
 D=$ROOT/data
 OUT=$ROOT/results
 mkdir -p "$OUT"
 [ -d "$D/dev_test" ] || /usr/bin/python3 experiments/make_data.py "$D"
 
 evaluate() { # project model-id name
-  $SEG evaluate "$1" --model "$2" --images "$D/dev_test/images" --labels "$D/dev_test/labels" --json > "$OUT/eval-$3.json"
+  $SEG evaluate "$1" --model "$2" --images "$D/dev_test/images" --labels "$D/dev_test/labels" --json > "$OUT/eval-$3.json" 2> "$OUT/eval-$3.log"
   node -e "const r=require('$OUT/eval-$3.json');console.log('$3', JSON.stringify(r.overall))"
 }
 train() { # project name [extra flags]
