@@ -109,10 +109,19 @@ async function tryWasm(threads: number): Promise<BackendAttempt> {
       wasmThreadNote = `single-threaded SIMD (threaded build failed to start; ${WASM_THREADS_NOTE})`;
     }
     if (!ok) return { name: 'wasm', ok: false, reason: 'wasm backend did not initialise' };
+    if (setup.ok) unrefWasmWorkers();
     return { name: 'wasm', ok: true, reason: `wasm loaded from ${dist}; ${wasmThreadNote}` };
   } catch (e) {
     return { name: 'wasm', ok: false, reason: `wasm failed: ${errorText(e)}` };
   }
+}
+
+interface PThreadPool { unusedWorkers?: { unref?: () => void }[]; runningWorkers?: { unref?: () => void }[] }
+
+/** The pthread pool's Node workers must not keep a finished process alive (idle threads just wait). */
+function unrefWasmWorkers(): void {
+  const pool = (tf.backend() as unknown as { wasm?: { PThread?: PThreadPool } }).wasm?.PThread;
+  for (const w of [...(pool?.unusedWorkers ?? []), ...(pool?.runningWorkers ?? [])]) w.unref?.();
 }
 
 async function tryCpu(): Promise<BackendAttempt> {
