@@ -138,10 +138,11 @@ describe('training job (worker process)', () => {
     const ac = new AbortController();
     const out = await trainInProject(store, {
       epochs: 50,
-      config: TINY,
+      config: { ...TINY, stepsPerEpoch: 40 },
       signal: ac.signal,
       onEvent: (e) => {
-        if (e.type === 'checkpoint') ac.abort();
+        // inside epoch 2, so the cancel checkpoint lands mid-epoch
+        if (e.type === 'progress' && /epoch 2\/50 step/.test(e.message)) ac.abort();
       },
     });
     expect(out.run.status).toBe('cancelled');
@@ -149,6 +150,15 @@ describe('training job (worker process)', () => {
     expect(out.result.stopReason).toBe('cancelled');
     expect(store.models.count()).toBe(modelsBefore);
     expect(existsSync(path.join(runDirOf(store, out.run.id), 'checkpoint', 'latest.json'))).toBe(true);
+    // The cancel checkpoint is mid-epoch: resuming replays that epoch's first batches and goes on.
+    const ckpt = JSON.parse(await fs.readFile(path.join(runDirOf(store, out.run.id), 'checkpoint', 'latest.json'), 'utf8')) as { epoch: number; stepInEpoch: number };
+    expect(ckpt.epoch).toBe(1);
+    expect(ckpt.stepInEpoch).toBeGreaterThan(0);
+    const resumed = await trainInProject(store, { resume: true, epochs: 2 });
+    expect(resumed.run.status).toBe('completed');
+    expect(resumed.result.resumedFromEpoch).toBe(1);
+    expect(resumed.result.history.map((h) => h.epoch)).toEqual([1, 2]);
+    expect(resumed.result.history[1].steps).toBe(40 - ckpt.stepInEpoch);
   });
 
   it('marks a run left "running" by a killed parent process as failed (interrupted)', async () => {

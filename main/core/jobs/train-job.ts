@@ -6,11 +6,15 @@
 // either no model row or a complete one. Interrupted runs (worker killed, parent killed) end as
 // 'failed' with a message that says how to continue (`--resume`).
 import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { SegloopError } from '../../../shared/errors';
 import type { ProjectStore } from '../project';
 import { sha256Bytes, writeFileAtomic, toProjectRelative } from '../project/files';
 import type { JsonObject, ModelRow, TrainingRunRow } from '../project/types';
+import { readNifti } from '../imaging/nifti';
+import { getModelDefinition } from '../ml/models';
+import { computeFingerprint, proposePlan, type DatasetFingerprint, type Modality, type TrainingPlan } from '../ml/plan';
 import type { TrainCase, TrainerConfigInput, TrainResult } from '../ml/trainer';
 import { readLatest } from '../ml/trainer-checkpoint';
 import { excludedImageIds } from '../ml/dad-exclusions';
@@ -77,40 +81,40 @@ export async function reapInterruptedRuns(store: ProjectStore): Promise<number[]
 }
 
 const multipleOf = (v: number, m: number): number => Math.ceil(v / m) * m;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
- * Default configuration from the data: median spacing as the target, per-image z-score, and a
- * patch that covers the (resampled) images in-plane for 2D — or their median extent for 3D —
- * rounded up to what the U-Net's depth needs. 2D is the default architecture: with the wasm
- * backend a 3D U-Net step on a 40x56x40 patch takes ~15-30 s here (docs/ml-results.md).
+ * Default configuration from the dataset fingerprint and nnU-Net-style plan (ml/plan.ts):
+ * target spacing, normalisation, and for 3D the plan's patch, batch, depth and width.
+ * 2D is the default architecture on CPU backends: with the wasm backend a 3D U-Net step on the
+ * plan's 40x56x40 x 2 patch takes 17-35 s here, a 2D step on 16 slices ~1 s
+ * (docs/ml-results.md). A 2D plan's patch covers the largest slice (rounded up for the U-Net's
+ * depth, at most 256), batch 16 slices, width 16 (width 32 is 4-5x slower per step here).
  */
-export function defaultTrainingConfig(
-  images: readonly { shape: number[]; spacing: number[] }[],
-  numClasses: number,
-  architecture = 'unet2d',
-): TrainerConfigInput {
-  const spacing = [0, 1, 2].map((a) => median(images.map((i) => i.spacing[a]))) as [number, number, number];
-  const ext = [0, 1, 2].map((a) => images.map((i) => (i.shape[a] * i.spacing[a]) / spacing[a]));
-  const is2d = architecture === 'unet2d';
+export function defaultTrainingConfig(plan: TrainingPlan, fp: DatasetFingerprint, numClasses: number, architecture = 'unet2d'): TrainerConfigInput {
+  const is2d = getModelDefinition(architecture).resolve({}).dims === 2;
+  const common = { architecture, numClasses, targetSpacing: plan.targetSpacing, normalisation: plan.normalisation as unknown as Record<string, unknown>, stepsPerEpoch: 50, lr: 2e-3 };
+  if (!is2d) {
+    if (plan.dims === '3d') {
+      return { ...common, model: { depth: plan.depth, baseWidth: plan.baseWidth, norm: 'instance' }, patchSize: plan.patchSize, batchSize: plan.batchSize };
+    }
+    const depth = 4;
+    const med = [0, 1, 2].map((a) => Math.min(128, multipleOf(fp.medianShape[a], 2 ** (depth - 1))));
+    return { ...common, model: { depth, baseWidth: 16, norm: 'instance' }, patchSize: med, batchSize: 2 };
+  }
   const depth = 4;
-  const div = 2 ** (depth - 1);
-  const patchSize = is2d
-    ? [0, 1].map((a) => Math.min(256, multipleOf(Math.max(...ext[a]), div)))
-    : [0, 1, 2].map((a) => Math.min(128, multipleOf(median(ext[a]), div)));
-  return {
-    architecture,
-    model: is2d ? { depth, baseWidth: 32, norm: 'instance' } : { depth, baseWidth: 16, norm: 'instance' },
-    numClasses,
-    patchSize,
-    batchSize: is2d ? 16 : 2,
-    targetSpacing: spacing,
-    stepsPerEpoch: 50,
-    lr: 2e-3,
-  };
+  const ext = [0, 1].map((a) => Math.max(...fp.shapes.map((sh, n) => (sh[a] * fp.spacings[n][a]) / plan.targetSpacing[a])));
+  const patchSize = ext.map((e) => Math.min(256, multipleOf(Math.ceil(e - 1e-6), 2 ** (depth - 1))));
+  return { ...common, model: { depth, baseWidth: 16, norm: 'instance' }, patchSize, batchSize: 16 };
+}
+
+/** Reads the cases and proposes a plan (fingerprint -> plan) for this machine. */
+export async function planFromCases(cases: readonly TrainCase[], numClasses: number, modality: string | null): Promise<{ fingerprint: DatasetFingerprint; plan: TrainingPlan }> {
+  const fpCases = [];
+  for (const c of cases) fpCases.push({ id: c.id, image: await readNifti(c.imagePath), label: await readNifti(c.labelPath) });
+  const mod: Modality = modality === 'CT' ? 'CT' : modality === 'MR' ? 'MR' : 'other';
+  const fingerprint = computeFingerprint(fpCases, { modality: mod, numClasses });
+  const plan = proposePlan(fingerprint, { cores: os.cpus().length, memoryMB: Math.floor(os.totalmem() / 2 ** 20), gpu: false });
+  return { fingerprint, plan };
 }
 
 interface Snapshot {
@@ -189,8 +193,9 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
     if (snapshot.cases.length === 0) {
       throw new SegloopError('NO_TRAINING_DATA', 'No labelled images outside the test split: import or draw labels before training.');
     }
-    const imgs = snapshot.cases.map((c) => store.images.require(Number(c.id.slice('image-'.length))));
-    const defaults = defaultTrainingConfig(imgs, numClasses, opts.architecture ?? opts.config?.architecture ?? 'unet2d');
+    const modality = store.images.require(Number(snapshot.cases[0].id.slice('image-'.length))).modality;
+    const { fingerprint, plan } = await planFromCases(snapshot.cases, numClasses, modality);
+    const defaults = defaultTrainingConfig(plan, fingerprint, numClasses, opts.architecture ?? opts.config?.architecture ?? 'unet2d');
     config = { ...defaults, ...opts.config, model: { ...defaults.model, ...(opts.config?.model ?? {}) } };
     if (opts.architecture) config.architecture = opts.architecture;
     config.epochs = opts.epochs ?? config.epochs ?? null;

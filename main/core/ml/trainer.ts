@@ -344,6 +344,8 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
     let lossN = 0;
     let epochCut = false;
     while (stepInEpoch < cfg.stepsPerEpoch) {
+      // Let IPC messages (cancel) in: tensor reads resolve as microtasks and never yield.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (ctx.signal.aborted) {
         stopReason = 'cancelled';
         break;
