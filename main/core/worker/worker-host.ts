@@ -19,6 +19,12 @@ export interface WorkerProcess {
   onStderr(listener: (chunk: string) => void): void;
 }
 
+/**
+ * Starts the worker entry script. The Electron variant (in main/electron, which may import
+ * electron) wraps `utilityProcess.fork(runTs, [entry], { stdio: 'pipe' })`: send -> postMessage,
+ * onMessage -> on('message'), onExit -> once('exit', (code) => l(code, null)); the child side
+ * already speaks to `process.parentPort` (worker-main.ts).
+ */
 export type WorkerLauncher = (entry: string) => WorkerProcess;
 
 const here = path.dirname(fileURLToPath(import.meta.url));

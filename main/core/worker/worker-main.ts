@@ -12,19 +12,47 @@ export interface WorkerTaskContext {
 
 export type WorkerTask = (params: unknown, ctx: WorkerTaskContext) => Promise<unknown>;
 
+/** Electron's utilityProcess gives the child `process.parentPort` instead of process.send. */
+interface ParentPort {
+  postMessage(msg: unknown): void;
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+}
+
+interface Channel {
+  send(msg: unknown): void;
+  onMessage(listener: (raw: unknown) => void): void;
+  close(): void;
+}
+
+function parentChannel(): Channel | null {
+  const port = (process as unknown as { parentPort?: ParentPort }).parentPort;
+  if (port) {
+    return { send: (m) => port.postMessage(m), onMessage: (l) => port.on('message', (e) => l(e.data)), close: () => setTimeout(() => process.exit(0), 10) };
+  }
+  if (process.send) {
+    process.on('disconnect', () => process.exit(3));
+    return {
+      send: (m) => process.send?.(m),
+      onMessage: (l) => process.on('message', l),
+      close: () => setTimeout(() => process.disconnect?.(), 10),
+    };
+  }
+  return null;
+}
+
 export function runWorkerMain(tasks: Record<string, WorkerTask>): void {
-  if (!process.send) {
+  const channel = parentChannel();
+  if (!channel) {
     process.stderr.write('segloop worker: must be started as a child process with an IPC channel\n');
     process.exit(2);
   }
   const send = (msg: ChildMessage): void => {
-    process.send?.(ChildMessage.parse(msg));
+    channel.send(ChildMessage.parse(msg));
   };
   const abort = new AbortController();
   let started = false;
 
-  process.on('disconnect', () => process.exit(3));
-  process.on('message', (raw: unknown) => {
+  channel.onMessage((raw: unknown) => {
     const parsed = ParentMessage.safeParse(raw);
     if (!parsed.success) {
       send({ type: 'log', level: 'error', message: `worker: ignored a malformed message: ${parsed.error.issues[0]?.message ?? ''}` });
@@ -52,7 +80,7 @@ export function runWorkerMain(tasks: Record<string, WorkerTask>): void {
         send({ type: 'error', error: { code: e.code, message: e.message, details: e.details ?? null } });
       } finally {
         // Let the IPC queue drain, then leave.
-        setTimeout(() => process.disconnect?.(), 10);
+        channel.close();
       }
     })();
   });
