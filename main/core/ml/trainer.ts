@@ -401,7 +401,8 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
     const valDiceN: number[] = new Array(cfg.numClasses - 1).fill(0);
     for (const vc of valCases) {
       const probs = slidingWindowProbabilities((x) => model.predict(x) as tf.Tensor, vc.images, { dims: unet.dims, patchSize: cfg.patchSize, numClasses: cfg.numClasses, overlap: 0.5 });
-      const d = dicePerClass(argmaxLabels(probs), vc.label.data, cfg.numClasses);
+      // A partially labelled validation image says nothing about its unlabelled classes.
+      const d = dicePerClass(argmaxLabels(probs), vc.label.data, cfg.numClasses).map((v, k) => (vc.labelledClasses && !vc.labelledClasses[k + 1] ? null : v));
       d.forEach((v, k) => {
         if (v !== null) {
           valDiceSum[k] += v;
