@@ -23,7 +23,12 @@ export const CHROMIUM_ARGS = [
 ];
 
 export function missingPrerequisite(): string | null {
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
+  if (!existsSync(CHROMIUM)) {
+    const why = `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
+    // .ci/run installs Chromium: in CI its absence is a broken set-up, never a skip.
+    if (process.env.CI) throw new Error(`Browser end-to-end tests cannot run: ${why}`);
+    return why;
+  }
   return null;
 }
 

@@ -1,6 +1,6 @@
 import { HIPPOCAMPUS } from '../../../tests/data-root';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +10,8 @@ import { computeFingerprint, proposePlan, type DatasetFingerprint, type Fingerpr
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HIPPO = HIPPOCAMPUS;
-const hasData = existsSync(path.join(HIPPO, 'images'));
 
-describe.skipIf(!hasData)('fingerprint and plan on the real hippocampus folder (200 cases)', () => {
+describe('fingerprint and plan on the real hippocampus folder (200 cases)', () => {
   let fp: DatasetFingerprint;
   let ref: {
     cases: number; medianSpacing: number[]; medianShape: number[];
