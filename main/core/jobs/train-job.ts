@@ -104,7 +104,16 @@ export function defaultTrainingConfig(plan: TrainingPlan, fp: DatasetFingerprint
   const depth = 4;
   const ext = [0, 1].map((a) => Math.max(...fp.shapes.map((sh, n) => (sh[a] * fp.spacings[n][a]) / plan.targetSpacing[a])));
   const patchSize = ext.map((e) => Math.min(256, multipleOf(Math.ceil(e - 1e-6), 2 ** (depth - 1))));
-  return { ...common, model: { depth, baseWidth: 16, norm: 'instance' }, patchSize, batchSize: 16 };
+  // nnU-Net's 2D choices: Dice over the whole batch of slices (most slices hold little or no
+  // foreground), no elastic deformation (nnU-Net v2's default; also the cheapest augmentation).
+  return {
+    ...common,
+    model: { depth, baseWidth: 16, norm: 'instance' },
+    patchSize,
+    batchSize: 16,
+    loss: { ceWeight: 1, diceWeight: 1, batchDice: true },
+    augmentation: { elasticProbability: 0 },
+  };
 }
 
 /** Reads the cases and proposes a plan (fingerprint -> plan) for this machine. */
