@@ -1,9 +1,7 @@
-// The production worker process: `train` and `predict`. node-compat must load before any
-// tfjs module, hence the dynamic imports.
-import './node-compat';
-
-const { runWorkerMain } = await import('./worker-main');
-const { runTraining } = await import('../ml/trainer');
-const { runPrediction } = await import('../ml/inference/predict-task');
+// The production worker process: `train` and `predict`. Gradients are registered by
+// @tensorflow/tfjs-layers (imported by losses.ts), which works under plain Node and tsx alike.
+import { runWorkerMain } from './worker-main';
+import { runTraining } from '../ml/trainer';
+import { runPrediction } from '../ml/inference/predict-task';
 
 runWorkerMain({ train: runTraining, predict: runPrediction });
