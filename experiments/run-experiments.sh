@@ -28,7 +28,8 @@ if [ "$WHAT" = dad ] || [ "$WHAT" = all ]; then
   P=$ROOT/dad-proj
   rm -rf "$P"; $SEG init "$P" > /dev/null
   $SEG import "$P" --images "$D/pool/images" --labels "$D/pool/labels" --schema experiments/schema.json --json > "$OUT/import-dad.json"
-  train "$P" dad-full
+  train "$P" dad-full   # the DAD source run
+  train "$P" dad-full-v2   # same again: a full-data baseline run with the same code as the 70% arms (see dad.md)
   RUN=$(node -e "console.log(require('$OUT/train-dad-full.json').runId)")
   $SEG prune "$P" --run "$RUN" --lowest 30% --dry-run --json > "$OUT/prune-plan.json"
   $SEG prune "$P" --run "$RUN" --lowest 30% --json > "$OUT/prune-dad.json"

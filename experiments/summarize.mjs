@@ -41,7 +41,7 @@ function table(names, baseline) {
 }
 
 console.log('## DAD\n');
-console.log(table(['dad-full', 'dad-pruned70', 'random70'], 'dad-full'));
+console.log(table(['dad-full', 'dad-full-v2', 'dad-pruned70', 'random70'], 'dad-full-v2'));
 if (existsSync(path.join(OUT, 'prune-plan.json'))) {
   const plan = read('prune-plan.json');
   const rnd = existsSync(path.join(OUT, 'prune-random.json')) ? read('prune-random.json') : null;
