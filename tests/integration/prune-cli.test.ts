@@ -10,12 +10,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../main/core/project';
+import { copyLabelledDemoCases, DEMO } from './helpers/demo-labelled';
 import { readDadFile, writeDadFile, DAD_FORMAT, DAD_METRIC } from '../../main/core/ml/dad';
 import { listExclusions } from '../../main/core/ml/dad-exclusions';
 
 const run = promisify(execFile);
 const CLI = path.resolve('bin/segloop.mjs');
-const DEMO = path.resolve('resources/demo');
 const TINY = ['--width', '4', '--depth', '3', '--steps-per-epoch', '3', '--batch-size', '4'];
 
 let dir: string;
@@ -37,14 +37,7 @@ async function withStore<T>(fn: (s: ProjectStore) => T | Promise<T>): Promise<T>
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'segloop-prune-cli-'));
-  const imgs = path.join(dir, 'src', 'images');
-  const labs = path.join(dir, 'src', 'labels');
-  await fs.mkdir(imgs, { recursive: true });
-  await fs.mkdir(labs, { recursive: true });
-  for (const f of await fs.readdir(path.join(DEMO, 'labels'))) {
-    await fs.copyFile(path.join(DEMO, 'images', f), path.join(imgs, f));
-    await fs.copyFile(path.join(DEMO, 'labels', f), path.join(labs, f));
-  }
+  const { images: imgs, labels: labs } = await copyLabelledDemoCases(dir);
   p = path.join(dir, 'p');
   await run(process.execPath, [CLI, 'init', p]);
   await run(process.execPath, [CLI, 'import', p, '--images', imgs, '--labels', labs, '--schema', path.join(DEMO, 'label-schema.json')]);

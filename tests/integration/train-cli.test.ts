@@ -8,10 +8,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../main/core/project';
+import { copyLabelledDemoCases, DEMO } from './helpers/demo-labelled';
 
 const run = promisify(execFile);
 const CLI = path.resolve('bin/segloop.mjs');
-const DEMO = path.resolve('resources/demo');
 const PY = '/usr/bin/python3';
 const TINY = ['--width', '4', '--depth', '3', '--steps-per-epoch', '3', '--batch-size', '4'];
 
@@ -24,15 +24,7 @@ async function cli(args: string[]): Promise<{ json: Record<string, unknown>; std
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'segloop-train-cli-'));
-  // Five labelled demo cases (the demo folder has labels for five of its eight images).
-  const imgs = path.join(dir, 'src', 'images');
-  const labs = path.join(dir, 'src', 'labels');
-  await fs.mkdir(imgs, { recursive: true });
-  await fs.mkdir(labs, { recursive: true });
-  for (const f of await fs.readdir(path.join(DEMO, 'labels'))) {
-    await fs.copyFile(path.join(DEMO, 'images', f), path.join(imgs, f));
-    await fs.copyFile(path.join(DEMO, 'labels', f), path.join(labs, f));
-  }
+  const { images: imgs, labels: labs } = await copyLabelledDemoCases(dir);
   await run(process.execPath, [CLI, 'init', path.join(dir, 'p')]);
   await run(process.execPath, [CLI, 'import', path.join(dir, 'p'), '--images', imgs, '--labels', labs, '--schema', path.join(DEMO, 'label-schema.json')]);
 });

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SegloopError } from '../../../shared/errors';
+import { failure } from '../../../tests/expect-failure';
 import { defaultIo, resolveInProject, safeFileName, sha256Bytes, sha256File, TEMP_MARKER, writeFileAtomic, type AtomicWriteIo } from './files';
 
 import { HIPPOCAMPUS } from '../../../tests/data-root';
@@ -19,17 +20,6 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
     (e: unknown) => e,
   );
   return err instanceof SegloopError ? err.code : `not a SegloopError: ${String(err)}`;
-}
-
-
-/** The SegloopError a promise rejects with (fails the test if it resolves or throws something else). */
-async function failure(p: Promise<unknown>): Promise<SegloopError> {
-  const err = await p.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof SegloopError)) throw err;
-  return err;
 }
 
 describe('resolveInProject', () => {

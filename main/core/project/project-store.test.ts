@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SegloopError } from '../../../shared/errors';
+import { failure } from '../../../tests/expect-failure';
 import { defaultIo, sha256Bytes, TEMP_MARKER, type AtomicWriteIo } from './files';
 import { ProjectStore, type AddImageInput } from './project-store';
 import { listManagedFiles } from './recovery';
@@ -50,17 +51,6 @@ async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
   } catch (e) {
     return e instanceof SegloopError ? e.code : `not a SegloopError: ${String(e)}`;
   }
-}
-
-
-/** The SegloopError a promise rejects with (fails the test if it resolves or throws something else). */
-async function failure(p: Promise<unknown>): Promise<SegloopError> {
-  const err = await p.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof SegloopError)) throw err;
-  return err;
 }
 
 describe('ProjectStore lifecycle', () => {
