@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { summarizeEvaluation, type CaseRecord } from '../../main/core/evaluation/aggregate';
 import { comparePaired } from '../../main/core/evaluation/compare';
 import { foregroundMean, type ClassMetrics, type EmptyCase } from '../../main/core/evaluation/metrics';
-import { mulberry32 } from '../../main/core/evaluation/stats';
+import { mulberry32 } from '../../main/core/base/rng';
 
 const PY = '/usr/bin/python3';
 const SCRIPT = new URL('./ref/metrics_aggregate.py', import.meta.url).pathname;

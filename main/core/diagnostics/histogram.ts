@@ -9,7 +9,7 @@
 // Shift scores between two group histograms P and Q (both sum to 1):
 //   - Jensen–Shannon divergence, base-2 logarithm: JSD = ½KL(P‖M) + ½KL(Q‖M), M = ½(P+Q); 0 (same) .. 1 (disjoint).
 //   - Wasserstein-1 (earth mover's) distance on the normalised axis [0, 1]: Σ|CDF_P − CDF_Q|·binWidth; 0 .. 1.
-import { percentileSorted } from '../evaluation/stats';
+import { percentileSorted } from '../base/stats';
 import type { VoxelArray } from '../imaging/volume';
 
 export const RAW_PERCENTILES = [0.5, 50, 99.5] as const;

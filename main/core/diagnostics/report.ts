@@ -5,7 +5,7 @@ import type { Mat4 } from '../imaging/volume';
 import { jensenShannon, meanHistogram, wasserstein1, type IntensityStats } from './histogram';
 import type { LabelQa } from './label-qa';
 import { isOutlier, robustSummary, type RobustSummary } from './robust-stats';
-import { percentile } from '../evaluation/stats';
+import { percentile } from '../base/stats';
 
 export interface DiagnosticsOptions {
   /** Bins of the percentile-normalised histograms (default 64). */

@@ -1,6 +1,6 @@
 // Robust summaries used to flag outliers: median and IQR with numpy's default (linear) percentile,
 // so numbers can be checked against numpy.
-import { percentile } from '../evaluation/stats';
+import { percentile } from '../base/stats';
 
 export interface RobustSummary {
   n: number;

@@ -4,7 +4,7 @@
 // `emptyCounts`; Dice/IoU summaries include every case.
 import { SegloopError } from '../../../shared/errors';
 import type { ClassMetrics, EmptyCase, SegmentationMetrics } from './metrics';
-import { meanOf, percentile, summarize, type Summary } from './stats';
+import { meanOf, percentile, summarize, type Summary } from '../base/stats';
 
 export type MetricKey = 'dice' | 'iou' | 'hd95' | 'hd' | 'assd';
 export const METRIC_KEYS: readonly MetricKey[] = ['dice', 'iou', 'hd95', 'hd', 'assd'];

@@ -5,7 +5,8 @@
 // counted in `excluded`. Resampling by patient keeps correlated cases of a patient together.
 import { SegloopError } from '../../../shared/errors';
 import { HIGHER_IS_BETTER, metricOf, type CaseRecord, type ClassKey, type MetricKey } from './aggregate';
-import { mulberry32, percentileSorted } from './stats';
+import { mulberry32 } from '../base/rng';
+import { percentileSorted } from '../base/stats';
 
 export interface PairedComparisonOptions {
   metric?: MetricKey;

@@ -33,4 +33,5 @@ export {
 } from './aggregate';
 export { comparePaired, bootstrapMeanCi, type PairedComparison, type PairedClassComparison, type PairedComparisonOptions } from './compare';
 export { edt, squaredEdt } from './edt';
-export { summarize, percentile, mulberry32, type Summary } from './stats';
+export { summarize, percentile, type Summary } from '../base/stats';
+export { mulberry32 } from '../base/rng';

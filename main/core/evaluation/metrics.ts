@@ -17,7 +17,7 @@
 //   leave them out of distance means (and say how many were left out); no max-diagonal penalty.
 import { SegloopError } from '../../../shared/errors';
 import { edt } from './edt';
-import { percentileSorted } from './stats';
+import { percentileSorted } from '../base/stats';
 
 export type Vec3 = readonly [number, number, number];
 

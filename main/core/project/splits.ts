@@ -14,7 +14,7 @@
 // the same transaction as the per-image moves.
 import os from 'node:os';
 import { SegloopError } from '../../../shared/errors';
-import { mulberry32 } from '../evaluation/stats';
+import { mulberry32 } from '../base/rng';
 import type { ProjectStore } from './project-store';
 import type { ImageRow, JsonObject, Split } from './types';
 

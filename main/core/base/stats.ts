@@ -1,4 +1,4 @@
-// Small descriptive statistics used by the metrics and their aggregation. Conventions follow numpy
+// Small descriptive statistics used by metrics, diagnostics, splits and their aggregation. Conventions follow numpy
 // so that numbers can be checked against a Python reference: percentile = numpy's default 'linear'
 // interpolation; std = sample standard deviation (ddof = 1, null below two values).
 
@@ -61,16 +61,4 @@ export function meanOf(values: ReadonlyArray<number | null>): number | null {
     }
   }
   return n ? s / n : null;
-}
-
-/** Deterministic 32-bit PRNG (mulberry32), uniform in [0, 1). Same seed, same sequence, everywhere. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
