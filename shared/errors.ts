@@ -38,6 +38,8 @@ export const ERROR_CODES = [
   'JOB_CANCELLED',
   'JOB_FAILED',
   'BUSY',
+  // model registry: a candidate the promotion gate refuses (override needs a reason)
+  'PROMOTION_BLOCKED',
   // ml
   'BACKEND_UNAVAILABLE',
   'TRAINING_FAILED',
