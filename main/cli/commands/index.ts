@@ -12,6 +12,7 @@ import { registerPredict } from './predict';
 import { registerEvaluate } from './evaluate';
 import { registerPrune } from './prune';
 import { registerLabels } from './labels';
+import { registerSimulate } from './simulate';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -28,4 +29,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerSplit,
   registerPrune,
   registerLabels,
+  registerSimulate,
 ];

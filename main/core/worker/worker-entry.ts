@@ -3,5 +3,6 @@
 import { runWorkerMain } from './worker-main';
 import { runTraining } from '../ml/trainer';
 import { runPrediction } from '../ml/inference/predict-task';
+import { runAlScoring } from '../active-learning/score-task';
 
-runWorkerMain({ train: runTraining, predict: runPrediction });
+runWorkerMain({ train: runTraining, predict: runPrediction, 'al-score': runAlScoring });
