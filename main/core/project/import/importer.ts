@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { SegloopError, toErrorData, type ErrorCode } from '../../../../shared/errors';
 import { readNifti, encodeNifti, assertSameGeometry, type NiftiImage } from '../../imaging/nifti';
 import { scanDicomFolderWithReport, readDicomSeries } from '../../imaging/dicom';
-import { decodePaletteMask } from '../../diagnostics/palette';
+import { decodePaletteMask } from '../../imaging/palette';
 import type { ProjectStore } from '../project-store';
 import type { ImageRow, Split } from '../types';
 import { checkLabelVoxels } from './label-check';
