@@ -11,10 +11,28 @@ import {
   EvaluationQuery,
   EvaluationReportView,
   LearningCurveView,
-  ModelActionInput,
-  ModelActionOutput,
-  RollbackInput,
 } from './evaluation-schema';
+import { AlRoundsOutput, AlSelectInput, AlStrategiesOutput } from './al-schema';
+import {
+  GateSettings,
+  GateSettingsInput,
+  ModelsActionOutput,
+  ModelsCompareInput,
+  ModelsCompareOutput,
+  ModelsListOutput,
+  ModelsRollbackInput,
+  PromoteInput,
+} from './models-schema';
+import {
+  PredictionsListInput,
+  PredictionsListOutput,
+  PredictionsRunInput,
+  ReviewBatchAcceptInput,
+  ReviewBatchAcceptOutput,
+  ReviewSubmitInput,
+  ReviewSubmitOutput,
+} from './review-schema';
+import { JobStarted, TrainingEpochEvent, TrainingPlanView, TrainingResumeInput, TrainingRunsOutput, TrainingStartInput } from './training-schema';
 
 /** Ids cross the transport as strings whatever the database uses. */
 export const EntityId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'ids are letters, digits and _ . : -');
@@ -52,6 +70,11 @@ export const CaseRow = z.object({
   labelVersions: z.number().int().nonnegative(),
   uncertainty: z.number().nullable(),
   shape: Shape3,
+  /** The newest prediction of this image and its review state (none = not reviewed yet). */
+  lastPrediction: z.object({ id: EntityId, modelVersion: z.number().int(), createdAt: z.string() }).nullable(),
+  reviewState: z.enum(['none', 'accept', 'edit', 'reject']).nullable(),
+  /** Rank in the current active-learning round's queue, if it is in it. */
+  alRank: z.number().int().positive().nullable(),
 });
 export type CaseRow = z.infer<typeof CaseRow>;
 
@@ -104,6 +127,8 @@ export const Job = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).nullable(),
+  /** The ML job this one waits for (one job owns the CPU/GPU at a time); absent or null: not waiting. */
+  queuedBehind: z.object({ jobId: EntityId, kind: z.string() }).nullable().optional(),
 });
 export type Job = z.infer<typeof Job>;
 
@@ -149,8 +174,25 @@ export const operations = {
   'evaluation:report': { input: EvaluationQuery, output: EvaluationReportView },
   'evaluation:learningCurve': { input: Empty, output: LearningCurveView },
   'evaluation:export': { input: EvaluationExportInput, output: EvaluationExportOutput },
-  'models:promote': { input: ModelActionInput, output: ModelActionOutput },
-  'models:rollback': { input: RollbackInput, output: ModelActionOutput },
+  // The loop: training (a job), the model registry with its promotion gate, predictions (a job),
+  // review of predictions, active-learning rounds (a job).
+  'training:plan': { input: Empty, output: TrainingPlanView },
+  'training:start': { input: TrainingStartInput, output: JobStarted },
+  'training:cancel': { input: ByJob, output: Job },
+  'training:resume': { input: TrainingResumeInput, output: JobStarted },
+  'training:runs': { input: Empty, output: TrainingRunsOutput },
+  'models:list': { input: Empty, output: ModelsListOutput },
+  'models:compare': { input: ModelsCompareInput, output: ModelsCompareOutput },
+  'models:promote': { input: PromoteInput, output: ModelsActionOutput },
+  'models:rollback': { input: ModelsRollbackInput, output: ModelsActionOutput },
+  'models:settings': { input: GateSettingsInput, output: GateSettings },
+  'predictions:run': { input: PredictionsRunInput, output: JobStarted },
+  'predictions:list': { input: PredictionsListInput, output: PredictionsListOutput },
+  'reviews:submit': { input: ReviewSubmitInput, output: ReviewSubmitOutput },
+  'reviews:acceptBatch': { input: ReviewBatchAcceptInput, output: ReviewBatchAcceptOutput },
+  'al:strategies': { input: Empty, output: AlStrategiesOutput },
+  'al:select': { input: AlSelectInput, output: JobStarted },
+  'al:rounds': { input: Empty, output: AlRoundsOutput },
 } as const;
 
 export type OperationName = keyof typeof operations;
@@ -167,17 +209,40 @@ export function isOperationName(name: unknown): name is OperationName {
 export const FileRequest = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('image'), id: EntityId }).strict(),
   z.object({ kind: z.literal('label'), id: EntityId }).strict(),
+  z.object({ kind: z.literal('prediction'), id: EntityId }).strict(),
+  /** A prediction's uncertainty map (float32 NIfTI), by prediction id. */
+  z.object({ kind: z.literal('uncertainty'), id: EntityId }).strict(),
 ]);
 export type FileRequest = z.infer<typeof FileRequest>;
 
 /** Events pushed from main to the UI (WebSocket messages / IPC 'segloop:event'). */
+export const JobResult = z.object({
+  jobId: EntityId,
+  kind: z.string(),
+  status: z.enum(['done', 'failed', 'cancelled']),
+  /** What the job produced, for the screen that started it (ids travel as strings). */
+  summary: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+  error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).nullable(),
+});
+export type JobResult = z.infer<typeof JobResult>;
+
 export const events = {
   'jobs:progress': Job,
+  'training:epoch': TrainingEpochEvent,
+  'jobs:result': JobResult,
 } as const;
 export type EventName = keyof typeof events;
 export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
-export const EventMessage = z.object({ event: z.literal('jobs:progress'), payload: Job });
+/** Every pushed message, derived from the map: { event, payload } with the payload's schema. */
+export const EventMessage = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('jobs:progress'), payload: events['jobs:progress'] }),
+  z.object({ event: z.literal('training:epoch'), payload: events['training:epoch'] }),
+  z.object({ event: z.literal('jobs:result'), payload: events['jobs:result'] }),
+]);
 export type EventMessage = z.infer<typeof EventMessage>;
+// A new entry in `events` without its EventMessage branch fails to type-check here.
+const _everyEventHasABranch: Record<EventName, true> = { 'jobs:progress': true, 'training:epoch': true, 'jobs:result': true } satisfies Record<EventMessage['event'], true>;
+void _everyEventHasABranch;
 
 export type ResultEnvelope<T> = { ok: true; value: T } | { ok: false; error: ErrorData };
 export const ErrorEnvelope = z.object({

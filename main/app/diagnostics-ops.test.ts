@@ -47,7 +47,7 @@ afterAll(() => {
 describe('diagnostics operations', () => {
   it('runs as a job and returns the same report as runDiagnostics', async () => {
     const progress: number[] = [];
-    const off = app.onEvent((m) => m.payload.kind === 'diagnostics' && m.payload.progress !== null && progress.push(m.payload.progress));
+    const off = app.onEvent((m) => m.event === 'jobs:progress' && m.payload.kind === 'diagnostics' && m.payload.progress !== null && progress.push(m.payload.progress));
     const { jobId } = await call<{ jobId: string }>('diagnostics:run', {});
     const out = await finished(jobId);
     off();

@@ -9,14 +9,11 @@ import type { PairedComparison } from '../core/evaluation/compare';
 import { learningCurve } from '../core/evaluation/learning-curve';
 import { buildEvaluationReport, type EvaluationReport, type ModelEvaluation } from '../core/evaluation/report';
 import { exportReport } from '../core/evaluation/report-export';
-import { previousPromoted, promoteModel, rollbackModel } from '../core/evaluation/report-model-actions';
 import type { ModelRow, ProjectStore } from '../core/project';
 import type { Handlers } from './dispatch';
 
-export type EvaluationOps = Pick<
-  Handlers,
-  'evaluation:models' | 'evaluation:report' | 'evaluation:learningCurve' | 'evaluation:export' | 'models:promote' | 'models:rollback'
->;
+// Promote/rollback moved to the model registry (models-ops.ts, core/project/model-repository.ts).
+export type EvaluationOps = Pick<Handlers, 'evaluation:models' | 'evaluation:report' | 'evaluation:learningCurve' | 'evaluation:export'>;
 
 function modelId(id: string): number {
   if (!/^[1-9][0-9]{0,15}$/.test(id)) throw new SegloopError('MODEL_NOT_FOUND', `There is no model with id "${id}".`, { id });
@@ -129,19 +126,15 @@ export function reportView(r: EvaluationReport): EvaluationReportView {
   };
 }
 
-export function evaluationOps(deps: { store: ProjectStore; author: string }): EvaluationOps {
-  const { store, author } = deps;
+export function evaluationOps(deps: { store: ProjectStore }): EvaluationOps {
+  const { store } = deps;
   const build = (q: { modelId: string; compareModelId?: string | null; split: EvaluationReportView['split'] }): Promise<EvaluationReport> =>
     buildEvaluationReport(store, { modelId: modelId(q.modelId), compareModelId: q.compareModelId ? modelId(q.compareModelId) : null, split: q.split });
-  const action = (r: { promoted: ModelRow; retired: ModelRow | null }): { promoted: EvaluationModel; retired: EvaluationModel | null } => ({
-    promoted: modelView(store, r.promoted),
-    retired: r.retired ? modelView(store, r.retired) : null,
-  });
   return {
     async 'evaluation:models'() {
       const models = store.models.list().map((m) => modelView(store, m));
       const promoted = store.models.promoted();
-      const prev = previousPromoted(store);
+      const prev = store.models.previousPromoted();
       return { models, promotedId: promoted ? String(promoted.id) : null, rollbackTargetId: prev ? String(prev.id) : null };
     },
     async 'evaluation:report'(input) {
@@ -172,12 +165,6 @@ export function evaluationOps(deps: { store: ProjectStore; author: string }): Ev
       const report = await build(input);
       const lc = input.format === 'csv' ? undefined : await learningCurve(store);
       return exportReport(report, input.format, lc ? { learningCurve: lc } : {});
-    },
-    async 'models:promote'(input) {
-      return action(promoteModel(store, modelId(input.modelId), { actor: author, reason: input.reason }));
-    },
-    async 'models:rollback'(input) {
-      return action(rollbackModel(store, { actor: author, reason: input.reason }));
     },
   };
 }

@@ -11,7 +11,12 @@ import type { Mat4 } from '../core/imaging/volume';
 import { JobQueue, type JobInfo } from '../core/jobs/job-queue';
 import { ProjectStore, type ImageRow, type LabelVersionRow } from '../core/project';
 import { diagnosticsOps } from './diagnostics-ops';
+import { alOps } from './al-ops';
 import { evaluationOps } from './evaluation-ops';
+import { toWireJob } from './jobs-wire';
+import { modelsOps } from './models-ops';
+import { reviewOps } from './review-ops';
+import { trainingOps } from './training-ops';
 import type { AppApi, Handlers, ResolvedFile } from './dispatch';
 
 const gunzip = promisify(zlib.gunzip);
@@ -31,8 +36,16 @@ export interface ProjectApp extends AppApi {
 
 export async function openProjectApp(dir: string, options: ProjectAppOptions): Promise<ProjectApp> {
   const store = await ProjectStore.open(dir);
-  const jobs = new JobQueue({ busy: 'reject' });
+  // One ML job owns the CPU/GPU at a time; another one waits (and says so) instead of failing.
+  const jobs = new JobQueue({ busy: 'queue' });
+  const listeners = new Set<(msg: EventMessage) => void>();
+  const emit = (msg: EventMessage): void => {
+    for (const l of listeners) l(msg);
+  };
+
   const author = options.author ?? process.env.SEGLOOP_USER ?? process.env.USER ?? process.env.USERNAME ?? 'user';
+
+  const loop = { store, jobs, author, emit };
 
   const image = (id: string): ImageRow => store.images.require(toDbId(id, 'IMAGE_NOT_FOUND', 'image'));
 
@@ -142,24 +155,34 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
     },
 
     ...diagnosticsOps({ store, jobs, author, toJob: (id) => toJob(jobs.get(id)) }),
-    ...evaluationOps({ store, author }),
+    ...evaluationOps({ store }),
+    ...trainingOps(loop),
+    ...modelsOps(loop),
+    ...reviewOps(loop),
+    ...alOps(loop),
   };
 
-  const listeners = new Set<(msg: EventMessage) => void>();
-  const offJobs = jobs.onDidChangeJob((job) => {
-    const msg: EventMessage = { event: 'jobs:progress', payload: toJob(job) };
-    for (const l of listeners) l(msg);
-  });
+  const offJobs = jobs.onDidChangeJob((job) => emit({ event: 'jobs:progress', payload: toJob(job) }));
 
   return {
     store,
     jobs,
     handlers,
     async resolveFile(req): Promise<ResolvedFile> {
+      const prediction = (): ReturnType<ProjectStore['predictions']['require']> => {
+        if (!/^[1-9][0-9]{0,15}$/.test(req.id)) throw new SegloopError('NOT_FOUND', `There is no prediction with id "${req.id}".`, { id: req.id });
+        return store.predictions.require(Number(req.id));
+      };
       const rel =
         req.kind === 'image'
           ? image(req.id).path
-          : (() => {
+          : req.kind === 'prediction'
+            ? prediction().path
+            : req.kind === 'uncertainty'
+              ? (prediction().uncertaintyPath ?? (() => {
+                  throw new SegloopError('FILE_NOT_FOUND', `Prediction ${req.id} has no uncertainty map (it was made without test-time augmentation).`, { id: req.id });
+                })())
+              : (() => {
               const row = store.labelVersions.get(toDbId(req.id, 'LABEL_VERSION_NOT_FOUND', 'label version'));
               if (!row) throw new SegloopError('LABEL_VERSION_NOT_FOUND', `Label version ${req.id} does not exist in this project.`, { id: req.id });
               return row.path;
@@ -219,6 +242,8 @@ function caseRows(store: ProjectStore): CaseRow[] {
   for (const r of store.database.prepare('SELECT image_id AS imageId, count(*) AS n FROM label_versions GROUP BY image_id').all() as { imageId: number; n: number }[]) {
     versionCounts.set(r.imageId, r.n);
   }
+  const modelVersions = new Map(store.models.list().map((m) => [m.id, m.version]));
+  const reviews = store.reviews.latestPerPrediction();
   return store.images.list().map((img) => {
     const lv = latest.get(img.id) ?? null;
     const pred = store.predictions.latestForImage(img.id);
@@ -235,6 +260,9 @@ function caseRows(store: ProjectStore): CaseRow[] {
       labelVersions: versionCounts.get(img.id) ?? 0,
       uncertainty: (lastRound ? roundScore(lastRound.scores, img.id) : null) ?? uncertaintyOf(pred?.scores ?? null),
       shape: img.shape.slice(0, 3) as [number, number, number],
+      lastPrediction: pred ? { id: String(pred.id), modelVersion: modelVersions.get(pred.modelId) ?? 0, createdAt: pred.createdAt } : null,
+      reviewState: pred ? (reviews.get(pred.id)?.decision ?? 'none') : null,
+      alRank: lastRound && lastRound.selected.includes(img.id) ? lastRound.selected.indexOf(img.id) + 1 : null,
     };
   });
 }
@@ -270,17 +298,7 @@ function labelVersion(v: LabelVersionRow): LabelVersion {
 }
 
 function toJob(j: JobInfo): Job {
-  return {
-    id: j.id,
-    kind: j.kind,
-    status: j.status,
-    progress: j.progress,
-    message: j.message,
-    etaSeconds: j.etaSeconds,
-    createdAt: j.createdAt,
-    updatedAt: j.updatedAt,
-    error: j.error ? { code: j.error.code, message: j.error.message } : null,
-  };
+  return toWireJob(j);
 }
 
 async function readLabelVoxels(store: ProjectStore, v: LabelVersionRow): Promise<Uint8Array> {

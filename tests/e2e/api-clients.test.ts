@@ -84,7 +84,7 @@ describe('job events through the IPC client', () => {
   it('delivers progress of a job and lets the UI cancel it', async () => {
     const api = new IpcApiClient(bridgeFor(app));
     const seen: string[] = [];
-    const off = api.onEvent((m) => seen.push(`${m.payload.status}:${m.payload.progress}`));
+    const off = api.onEvent((m) => m.event === 'jobs:progress' && seen.push(`${m.payload.status}:${m.payload.progress}`));
     const handle = app.jobs.submit('demo', async (ctx) => {
       ctx.report({ fraction: 0.5, message: 'half way' });
       await new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));

@@ -17,6 +17,8 @@ export interface JobInfo {
   /** Estimated seconds until done, or null while unknown. */
   etaSeconds: number | null;
   exclusive: boolean;
+  /** The exclusive job this one waited for when it was queued (null: it did not wait). */
+  queuedBehind: { jobId: string; kind: string } | null;
   createdAt: string;
   updatedAt: string;
   error: ErrorData | null;
@@ -92,7 +94,7 @@ export class JobQueue {
     const now = this.clock().toISOString();
     const abort = new AbortController();
     const info: JobInfo = {
-      id: randomUUID(), kind, status: 'queued', progress: 0, message: 'Queued', etaSeconds: null, exclusive, createdAt: now, updatedAt: now, error: null,
+      id: randomUUID(), kind, status: 'queued', progress: 0, message: 'Queued', etaSeconds: null, exclusive, queuedBehind: null, createdAt: now, updatedAt: now, error: null,
     };
     let resolve!: (v: T) => void;
     let reject!: (e: unknown) => void;
@@ -146,7 +148,17 @@ export class JobQueue {
       },
     };
     this.jobs.set(info.id, entry);
-    this.emit(info);
+    if (exclusive && this.mlOwner !== null) {
+      // Say who owns the compute, so the UI can tell the user why this job has not started.
+      const owner = this.jobs.get(this.mlOwner)?.info;
+      const ahead = this.waiting.length;
+      entry.info = {
+        ...entry.info,
+        queuedBehind: owner ? { jobId: owner.id, kind: owner.kind } : null,
+        message: `Queued: waits for the running ${owner?.kind ?? 'ML'} job${ahead ? ` and ${ahead} other queued job(s)` : ''} (one job uses the CPU/GPU at a time)`,
+      };
+    }
+    this.emit(entry.info);
     if (exclusive && this.mlOwner !== null) this.waiting.push(entry);
     else if (exclusive) entry.start();
     else queueMicrotask(entry.start);

@@ -79,6 +79,14 @@ export class ReviewRepository {
     });
   }
 
+  /** The newest review of every reviewed prediction. */
+  latestPerPrediction(): Map<number, ReviewRow> {
+    const rows = this.ctx.db
+      .prepare('SELECT r.* FROM reviews r JOIN (SELECT prediction_id, max(id) AS id FROM reviews GROUP BY prediction_id) m ON m.id = r.id')
+      .all() as ReviewRecord[];
+    return new Map(rows.map((r) => [r.prediction_id, toRow(r)]));
+  }
+
   count(): number {
     return (this.ctx.db.prepare('SELECT count(*) AS n FROM reviews').get() as { n: number }).n;
   }
