@@ -3,7 +3,7 @@
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { SegloopError } from '../../../shared/errors';
-import { writeFileAtomic } from '../project/files';
+import { writeFileAtomic } from '../base/fs';
 import { affineToQform } from './geometry';
 import { DTYPE_TO_CODE, NIFTI_DATATYPES } from './nifti-header';
 import type { DType, Mat4, VoxelArray } from './volume';
