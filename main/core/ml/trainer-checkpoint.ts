@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { SegloopError } from '../../../shared/errors';
 import { sha256Bytes, writeFileAtomic } from '../project/files';
-import { EpochMetrics } from '../worker/protocol';
+import { EpochMetrics } from './task-protocol';
 import { ModelMeta } from './inference/model-weights';
 
 export const CHECKPOINT_DIR = 'checkpoint';

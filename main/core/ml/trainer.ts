@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { SegloopError } from '../../../shared/errors';
 import { readNifti } from '../imaging/nifti';
 import { writeFileAtomic, sha256Bytes } from '../project/files';
-import type { EpochMetrics, TaskEvent } from '../worker/protocol';
+import type { EpochMetrics, TaskEvent } from './task-protocol';
 import { initBackend, type BackendPreference } from './backend';
 import { DEFAULT_AUGMENTATION, type AugmentationConfig } from './data/augment';
 import type { Normalisation } from './data/intensity';

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { SegloopError } from '../../../../shared/errors';
 import { readNifti, writeNifti } from '../../imaging/nifti';
 import { sha256Bytes } from '../../project/files';
-import type { TaskEvent } from '../../worker/protocol';
+import type { TaskEvent } from '../task-protocol';
 import { initBackend, type BackendPreference } from '../backend';
 import { buildModel, parseModelMeta, type LoadedModel } from './model-weights';
 import { predictVolume } from './predict-volume';
