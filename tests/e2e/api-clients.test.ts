@@ -80,6 +80,27 @@ describe.each(clients)('%s ApiClient', (_name, make) => {
   });
 });
 
+describe.each(clients)('%s ApiClient: the loop operations', (_name, make) => {
+  it('plans training, lists models/predictions/rounds, refuses bad review input and reads prediction files', async () => {
+    const api = make();
+    const plan = await api.call('training:plan', {});
+    expect(plan.options.patchSize.length).toBe(2);
+    expect(plan.data.trainable).toBe(1);
+    expect(plan.reasons.some((r) => r.field === 'architecture')).toBe(true);
+    const models = await api.call('models:list', {});
+    expect(models.settings).toMatchObject({ tolerance: expect.any(Number), margin: expect.any(Number) });
+    expect((await api.call('training:runs', {})).runs).toEqual([]);
+    expect((await api.call('predictions:list', {})).predictions).toEqual([]);
+    expect((await api.call('al:strategies', {})).strategies.length).toBeGreaterThan(0);
+    expect(Array.isArray((await api.call('al:rounds', {})).rounds)).toBe(true);
+    await expect(api.call('reviews:submit', { decision: 'accept', predictionId: '999', secondsSpent: 1 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(api.call('models:promote', { modelId: '999' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(api.call('predictions:run', { target: 'unlabelled', tta: true })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(api.call('training:cancel', { jobId: 'nope' })).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+    await expect(api.readFile({ kind: 'prediction', id: '999' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
 describe('job events through the IPC client', () => {
   it('delivers progress of a job and lets the UI cancel it', async () => {
     const api = new IpcApiClient(bridgeFor(app));
