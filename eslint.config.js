@@ -18,6 +18,22 @@ const featureZones = FEATURES.map((f) => ({
   message: 'Features do not import each other: move shared code to renderer/src/ui or shared/.',
 }));
 
+// Layers inside main/core, lowest first: a module may import the ones before it, never one after.
+// evaluation sits below ml because training validation and DAD use its one Dice; active-learning
+// sits below jobs because jobs run its rounds. worker/worker-entry.ts is the child process's task
+// table (a composition root, loaded by path and imported by nothing) and may import every task.
+export const CORE_LAYERS = ['base', 'imaging', 'project', 'evaluation', 'diagnostics', 'ml', 'worker', 'active-learning', 'jobs'];
+const WORKER_ENTRY = './main/core/worker/worker-entry.ts';
+
+const coreZones = CORE_LAYERS.flatMap((mod, i) =>
+  CORE_LAYERS.slice(i + 1).map((upper) => ({
+    target: `./main/core/${mod}`,
+    from: `./main/core/${upper}`,
+    targetExcept: mod === 'worker' ? [WORKER_ENTRY] : [],
+    message: `Inside core, ${mod} is below ${upper} (${CORE_LAYERS.join(' → ')}): move the shared part down, to base/ if it is generic.`,
+  })),
+);
+
 export const layerZones = [
   { target: './main/core', from: './main/electron', message: 'core never imports the Electron shell.' },
   { target: './main/core', from: './main/server', message: 'core knows no transport.' },
@@ -27,6 +43,7 @@ export const layerZones = [
   { target: './shared', from: './renderer', message: 'shared/ imports nothing of ours.' },
   { target: './renderer', from: './main', message: 'renderer imports only shared/ and itself.' },
   ...featureZones,
+  ...coreZones,
 ];
 
 export default tseslint.config(

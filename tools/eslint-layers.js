@@ -4,7 +4,7 @@
 // relative import paths itself (no file-system access needed) and checks them against zones.
 import path from 'node:path';
 
-/** @typedef {{ target: string, from: string, except?: string[], message: string }} Zone */
+/** @typedef {{ target: string, from: string, except?: string[], targetExcept?: string[], message: string }} Zone */
 
 function inside(file, dir) {
   const rel = path.relative(dir, file);
@@ -22,7 +22,9 @@ const layersRule = {
     const { zones = [], root = context.cwd } = context.options[0] ?? {};
     const filename = context.filename;
     /** @type {Zone[]} */
-    const active = zones.filter((z) => inside(filename, path.resolve(root, z.target)));
+    const active = zones.filter(
+      (z) => inside(filename, path.resolve(root, z.target)) && !(z.targetExcept ?? []).some((t) => inside(filename, path.resolve(root, t))),
+    );
     if (!active.length) return {};
     const check = (node, source) => {
       if (!source || typeof source.value !== 'string' || !source.value.startsWith('.')) return;

@@ -41,6 +41,19 @@ describe('layer rules', () => {
     expect(msgs.some((m) => m.startsWith('segloop/layers'))).toBe(true);
   });
 
+  it('rejects a core module importing a module above it inside core', async () => {
+    const msgs = await lintAs(fixture('core-imports-upward.ts'), 'main/core/project/leak.ts');
+    expect(msgs.some((m) => m.startsWith('segloop/layers') && m.includes('project is below ml'))).toBe(true);
+  });
+
+  it('lets only the worker entry (the task table) import active-learning from worker/', async () => {
+    const code = "import { scoreTask } from '../active-learning/score-task';\nexport const t = scoreTask;\n";
+    const entry = await lintAs(code, 'main/core/worker/worker-entry.ts');
+    const other = await lintAs(code, 'main/core/worker/worker-host.ts');
+    expect(entry.filter((m) => m.startsWith('segloop/layers'))).toEqual([]);
+    expect(other.some((m) => m.startsWith('segloop/layers'))).toBe(true);
+  });
+
   it('accepts a core module that respects the layers', async () => {
     const msgs = await lintAs(fixture('core-allowed.ts'), 'main/core/imaging/ok.ts');
     expect(msgs).toEqual([]);
