@@ -22,3 +22,4 @@
 export * from './scoring';
 export * from './strategies';
 export { listStrategiesInfo, listScoringFunctionsInfo } from './info';
+export { alRoundsOf, queueOf, toAlRound, editDiceOf, editDiceByRound, ROUND_META_KEY, type AlRound, type AlRoundMeta, type EditDice, type EditDicePerRound } from './rounds';
