@@ -13,6 +13,7 @@ import { registerEvaluate } from './evaluate';
 import { registerPrune } from './prune';
 import { registerLabels } from './labels';
 import { registerSimulate } from './simulate';
+import { registerSelect } from './select';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -30,4 +31,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerPrune,
   registerLabels,
   registerSimulate,
+  registerSelect,
 ];
