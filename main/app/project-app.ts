@@ -18,6 +18,7 @@ import { modelsOps } from './models-ops';
 import { reviewOps } from './review-ops';
 import { trainingOps } from './training-ops';
 import type { AppApi, Handlers, ResolvedFile } from './dispatch';
+import { ROUND_META_KEY, uncertaintyFromScores } from '../core/active-learning';
 
 const gunzip = promisify(zlib.gunzip);
 const gzip = promisify(zlib.gzip);
@@ -216,20 +217,16 @@ function imageName(row: ImageRow): string {
   return (row.sourceName ?? path.posix.basename(row.path)).replace(/\.nii(\.gz)?$/i, '');
 }
 
-function uncertaintyOf(scores: Record<string, unknown> | null): number | null {
-  if (!scores) return null;
-  for (const key of ['uncertainty', 'score', 'entropy', 'ttaVariance', 'variance']) {
-    const v = scores[key];
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-  }
-  return null;
+/** The displayed uncertainty: the documented score keys (active-learning PREDICTION_SCORE_KEYS). */
+function uncertaintyOf(scores: Record<string, unknown> | null, preferred?: string | null): number | null {
+  return uncertaintyFromScores(scores, preferred);
 }
 
 /** The score of one image in an AL round: a number, or an object holding one under a known key. */
 function roundScore(scores: Record<string, unknown>, imageId: number): number | null {
   const v = scores[String(imageId)];
   if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (v && typeof v === 'object') return uncertaintyOf(v as Record<string, unknown>);
+  if (v && typeof v === 'object') return uncertaintyOf(v as Record<string, unknown>, (scores[ROUND_META_KEY] as { scoreKey?: string } | undefined)?.scoreKey ?? null);
   return null;
 }
 
