@@ -1,12 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { createModel, listModels, loadModel, saveModel } from './index';
+import { createModel, listModels } from './index';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PY = '/usr/bin/python3';
@@ -66,45 +64,5 @@ describe('parameter count against PyTorch', () => {
     expect(model.countParams()).toBe(torchCount);
     expect(torchCount).toBe(1402003);
     model.dispose();
-  });
-});
-
-describe('saveModel / loadModel', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'segloop-model-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('round-trips attention-resunet 3D with batch norm: identical predictions, config kept', async () => {
-    const created = createModel('attention-resunet', { dims: 3, depth: 3, baseWidth: 4, numClasses: 3, norm: 'batch', upsample: 'nearest' });
-    // Move batch-norm moving statistics away from their initial values so they must be saved.
-    const x = tf.randomNormal([1, 8, 8, 8, 1], 0, 1, 'float32', 7);
-    tf.dispose(created.model.apply(x, { training: true }) as tf.Tensor);
-    const before = created.model.predict(x) as tf.Tensor;
-    const target = path.join(dir, 'v1');
-    const info = await saveModel(created, target);
-    expect(info.weightBytes).toBe(created.model.getWeights().reduce((s, w) => s + w.size * 4, 0));
-    const loaded = await loadModel(target);
-    expect(loaded.name).toBe('attention-resunet');
-    expect(loaded.config).toEqual(created.config);
-    const after = loaded.model.predict(x) as tf.Tensor;
-    expect(Array.from(after.dataSync())).toEqual(Array.from(before.dataSync()));
-    await expect(saveModel(created, target)).rejects.toThrow(/immutable/);
-    tf.dispose([x, before, after]);
-    created.model.dispose();
-    loaded.model.dispose();
-  });
-
-  it('refuses a damaged weights file and a missing model', async () => {
-    const created = createModel('unet2d', { depth: 2, baseWidth: 2 });
-    const target = path.join(dir, 'damaged');
-    const info = await saveModel(created, target);
-    const bytes = readFileSync(info.weightsPath);
-    bytes[0] ^= 0xff;
-    writeFileSync(info.weightsPath, bytes);
-    await expect(loadModel(target)).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
-    await expect(loadModel(path.join(dir, 'nope'))).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
-    created.model.dispose();
   });
 });
