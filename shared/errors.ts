@@ -20,6 +20,10 @@ export const ERROR_CODES = [
   'PROJECT_EXISTS',
   'PROJECT_NEWER_THAN_APP',
   'PROJECT_CORRUPT',
+  'PROJECT_LOCKED',
+  'PROJECT_MOVED',
+  'PROJECT_READ_ONLY',
+  'LABEL_CONFLICT',
   'PATH_OUTSIDE_PROJECT',
   'IMAGE_NOT_FOUND',
   'LABEL_VERSION_NOT_FOUND',
@@ -38,6 +42,8 @@ export const ERROR_CODES = [
   'JOB_CANCELLED',
   'JOB_FAILED',
   'BUSY',
+  'PAYLOAD_TOO_LARGE',
+  'TOO_MANY_REQUESTS',
   // model registry: a candidate the promotion gate refuses (override needs a reason)
   'PROMOTION_BLOCKED',
   // ml
@@ -91,6 +97,15 @@ export function toErrorData(err: unknown): ErrorData {
   const e = err as { code?: unknown; message?: unknown };
   if (e && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) {
     return { code: 'DISK_FULL', message: 'The disk is full: free some space and try again. Nothing was saved.' };
+  }
+  // SQLite errors that escaped a repository (code paths calling database.transaction directly).
+  if (e && typeof e.code === 'string' && e.code.startsWith('SQLITE_')) {
+    const msg = typeof e.message === 'string' ? e.message : e.code;
+    if (e.code === 'SQLITE_FULL' || e.code === 'SQLITE_IOERR_SHMSIZE') return { code: 'DISK_FULL', message: 'The disk is full: free some space and try again. Nothing was saved.', details: { cause: e.code } };
+    if (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED')) return { code: 'BUSY', message: 'The project database is busy: try again in a moment.', details: { cause: e.code } };
+    if (e.code.startsWith('SQLITE_CONSTRAINT')) return { code: 'INVALID_ARGUMENT', message: `The project database refused the change: ${msg}`, details: { cause: e.code } };
+    if (e.code.startsWith('SQLITE_READONLY')) return { code: 'PROJECT_READ_ONLY', message: msg, details: { cause: e.code } };
+    return { code: 'PROJECT_CORRUPT', message: `Project database error (${e.code}): ${msg}`, details: { cause: e.code } };
   }
   if (e && e.code === 'ENOENT') {
     return { code: 'FILE_NOT_FOUND', message: typeof e.message === 'string' ? e.message : 'File not found' };

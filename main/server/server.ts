@@ -72,7 +72,16 @@ export function statusOf(code: ErrorCode): number {
     case 'JOB_NOT_FOUND':
       return 404;
     case 'BUSY':
+    case 'PROJECT_LOCKED':
+    case 'LABEL_CONFLICT':
       return 409;
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'TOO_MANY_REQUESTS':
+      return 429;
+    case 'PROJECT_MOVED':
+    case 'PROJECT_CORRUPT':
+      return 503;
     case 'DISK_FULL':
       return 507;
     case 'INTERNAL_ERROR':
@@ -259,12 +268,12 @@ function safeDecode(s: string): string {
 
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) throw new SegloopError('VALIDATION_FAILED', `The request body is larger than ${max} bytes.`);
+  if (declared > max) throw new SegloopError('PAYLOAD_TOO_LARGE', `The request body is larger than ${max} bytes.`, { limit: max });
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of req) {
     total += (chunk as Buffer).length;
-    if (total > max) throw new SegloopError('VALIDATION_FAILED', `The request body is larger than ${max} bytes.`);
+    if (total > max) throw new SegloopError('PAYLOAD_TOO_LARGE', `The request body is larger than ${max} bytes.`, { limit: max });
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

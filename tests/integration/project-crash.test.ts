@@ -138,7 +138,7 @@ describe('project store under SIGKILL', () => {
     // 2b. Killed after a file was renamed into place but before its row was committed.
     const orphan = await killBetweenFileAndCommit(dir, 50);
     const r2b = await recoverAndCheck(dir);
-    expect(r2b.removedOrphans).toEqual([orphan]);
+    expect(r2b.quarantined).toEqual([orphan]);
 
     // 3. Killed again later in the import.
     await killAt(dir, [], (_line, added) => added >= 60);
@@ -167,7 +167,7 @@ describe('project store under SIGKILL', () => {
       // What the kills left behind, for the log of this run (depends on timing, not asserted).
       console.log(
         `crash test: removed temp files ${[r1, r2, r2b, r3].map((r) => r.removedTempFiles.length).join('/')}, ` +
-          `orphans ${[r1, r2, r2b, r3].map((r) => r.removedOrphans.length).join('/')} after the four kills`,
+          `orphans ${[r1, r2, r2b, r3].map((r) => r.quarantined.length).join('/')} (quarantined) after the four kills`,
       );
     } finally {
       store.close();

@@ -57,7 +57,7 @@ export function registerDiagnose(program: Command): void {
       }
       if (dir === undefined) throw new SegloopError('INVALID_ARGUMENT', 'Give a project folder (segloop diagnose <dir>) or image files (segloop diagnose --images <dir> [--labels <dir>]).');
       if (flags.labels !== undefined || flags.schema !== undefined) throw new SegloopError('INVALID_ARGUMENT', '--labels and --schema go with --images; a project uses its own labels and schema.');
-      const store = await ProjectStore.open(dir, { recover: false });
+      const store = await ProjectStore.open(dir, { readOnly: true });
       try {
         const report = await runDiagnostics(store, opts);
         emit(flags, report, () => formatDiagnostics(report));

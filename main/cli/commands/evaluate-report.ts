@@ -49,7 +49,7 @@ export async function evaluateStored(dir: string, f: StoredEvaluationFlags): Pro
   const worstN = f.worst === undefined ? 10 : Number(f.worst);
   if (!Number.isInteger(worstN) || worstN < 1) throw new SegloopError('INVALID_ARGUMENT', `--worst must be a positive whole number (got "${f.worst}").`);
   const format = f.report ? reportFormatOf(f.report) : null;
-  const store = await ProjectStore.open(dir, { recover: false });
+  const store = await ProjectStore.open(dir, { readOnly: true });
   let report: EvaluationReport;
   let written: string | null = null;
   try {
@@ -142,7 +142,7 @@ export async function writeExternalReport(
   classes: readonly number[],
 ): Promise<string> {
   const format = reportFormatOf(file);
-  const store = await ProjectStore.open(dir, { recover: false });
+  const store = await ProjectStore.open(dir, { readOnly: true });
   let project: string;
   let schema: ReportClass[];
   try {

@@ -56,7 +56,7 @@ export function registerEvaluate(program: Command): void {
       if (missing.length) {
         throw new SegloopError('FILE_NOT_FOUND', `No reference label for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? '…' : ''} in ${f.labels} (labels are matched by file name).`, { missing });
       }
-      const store = await ProjectStore.open(dir);
+      const store = await ProjectStore.open(dir, { readOnly: true });
       let models;
       let specs;
       let classNames: Map<number, string>;

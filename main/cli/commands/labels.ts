@@ -123,7 +123,7 @@ export function registerLabels(program: Command): void {
     .option('--images <ids>', 'comma-separated image ids')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, f: { images?: string; json?: boolean }) => {
-      const store = await ProjectStore.open(dir);
+      const store = await ProjectStore.open(dir, { readOnly: true });
       try {
         const rows = labelledClassesOf(store, parseIdList('images', f.images));
         emit(f, rows, () => rows.map((r) => `image ${r.imageId}  label version ${r.labelVersionId}  classes ${r.labelledClasses ? r.labelledClasses.join(',') : 'all'}`).join('\n') || 'no labelled images');

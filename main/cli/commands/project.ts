@@ -6,8 +6,8 @@ import { importStudy, type ImportReport } from '../../core/project/import/import
 import { SegloopError } from '../../../shared/errors';
 import { emit } from '../output';
 
-async function withStore<T>(dir: string, fn: (store: ProjectStore) => Promise<T>): Promise<T> {
-  const store = await ProjectStore.open(dir);
+async function withStore<T>(dir: string, fn: (store: ProjectStore) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+  const store = await ProjectStore.open(dir, options);
   try {
     return await fn(store);
   } finally {
@@ -87,7 +87,8 @@ export function registerProjectCommands(program: Command): void {
     .description('counts of patients, images, labelled images, label versions by source, models')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, opts: { json?: boolean }) => {
-      const info = await withStore(dir, async (store) => store.info());
+      // Read-only: no lock, no recovery, so `info` is safe while `segloop serve` writes.
+      const info = await withStore(dir, async (store) => store.info(), { readOnly: true });
       emit(opts, info, () =>
         [
           `project        ${info.name} (${info.dir}, schema v${info.schemaVersion})`,

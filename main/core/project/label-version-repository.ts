@@ -85,6 +85,25 @@ export class LabelVersionRepository {
     return (this.ctx.db.prepare(sql).all() as LabelVersionRecord[]).map(toRow);
   }
 
+  /**
+   * LABEL_CONFLICT unless `parentId` is the newest version of the image (null: it has none).
+   * The details name the newer version (id, author, when) so the editor can offer a choice.
+   * Call inside the write transaction of the save for the check to hold.
+   */
+  assertParentIsLatest(imageId: number, parentId: number | null): void {
+    const latest = this.latestForImage(imageId);
+    if ((latest?.id ?? null) === parentId || latest === null) return;
+    throw new SegloopError(
+      'LABEL_CONFLICT',
+      `Image ${imageId} has a newer label version (${latest.id}, saved by ${latest.author} at ${latest.createdAt}) than the one you edited (${parentId ?? 'none'}). Nothing was saved: keep yours as a new version on top, or open theirs.`,
+      {
+        imageId: String(imageId),
+        parentVersionId: parentId === null ? null : String(parentId),
+        latest: { id: String(latest.id), author: latest.author, createdAt: latest.createdAt, source: latest.source },
+      },
+    );
+  }
+
   /** A version of this image with exactly this content and source, if any (for idempotent import). */
   findSame(imageId: number, sha256: string, source: LabelSource): LabelVersionRow | null {
     const r = this.ctx.db

@@ -61,7 +61,7 @@ describe('ProjectStore lifecycle', () => {
     for (const d of ['images', 'labels', 'predictions', 'models']) expect(existsSync(path.join(dir, d))).toBe(true);
     expect(store.database.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.database.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(store.database.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(store.database.pragma('busy_timeout', { simple: true })).toBe(250);
     expect(await code(ProjectStore.create(dir, { name: 'again' }))).toBe('PROJECT_EXISTS');
     store.close();
     open.pop();
@@ -413,28 +413,31 @@ describe('repositories and the audit log', () => {
 });
 
 describe('recover', () => {
-  it('removes temp files and unreferenced files, keeps referenced and foreign files, and logs it', async () => {
+  it('removes our own temp files, quarantines (never deletes) unreferenced files, keeps foreign files, and logs it', async () => {
     const store = await newStore();
     const img = (await store.addImageFile(imageInput(0))).row;
     const lv = (await store.addLabelVersionFile({ imageId: img.id, bytes: labelBytes(0), source: 'manual', author: 'a' })).row;
     mkdirSync(path.join(store.dir, 'labels', '77'), { recursive: true });
     writeFileSync(path.join(store.dir, 'labels', '77', 'orphan.nii.gz'), 'orphan');
-    writeFileSync(path.join(store.dir, 'images', `.x.nii.gz${TEMP_MARKER}abc123`), 'half a file');
+    writeFileSync(path.join(store.dir, 'images', `.x.nii.gz${TEMP_MARKER}abc123def456`), 'half a file');
+    // Carries the marker but is not a name our writer makes: could be anything, so quarantined.
+    writeFileSync(path.join(store.dir, 'images', `x${TEMP_MARKER}note`), 'not ours');
     writeFileSync(path.join(store.dir, 'notes.txt'), 'user file outside the managed folders');
 
     const report = await store.recover();
-    expect(report).toEqual({
-      removedTempFiles: [`images/.x.nii.gz${TEMP_MARKER}abc123`],
-      removedOrphans: ['labels/77/orphan.nii.gz'],
-      missingFiles: [],
-    });
+    expect(report.removedTempFiles).toEqual([`images/.x.nii.gz${TEMP_MARKER}abc123def456`]);
+    expect(report.quarantined).toEqual([`images/x${TEMP_MARKER}note`, 'labels/77/orphan.nii.gz']);
+    expect(report.quarantineDir).toMatch(/^\.segloop\/quarantine\/\d{4}-/);
+    expect(report.missingFiles).toEqual([]);
+    expect(readFileSync(path.join(store.dir, report.quarantineDir ?? '', 'labels', '77', 'orphan.nii.gz'), 'utf8')).toBe('orphan');
+    expect(readFileSync(path.join(store.dir, report.quarantineDir ?? '', 'images', `x${TEMP_MARKER}note`), 'utf8')).toBe('not ours');
     expect(await listManagedFiles(store.dir)).toEqual([img.path, lv.path].sort());
     expect(existsSync(path.join(store.dir, 'labels', '77'))).toBe(false);
     expect(existsSync(path.join(store.dir, 'notes.txt'))).toBe(true);
-    expect(store.audit.list({ action: 'project.recover' })[0].details).toMatchObject({ removedOrphans: ['labels/77/orphan.nii.gz'] });
+    expect(store.audit.list({ action: 'project.recover' })[0].details).toMatchObject({ quarantined: report.quarantined, quarantineDir: report.quarantineDir });
 
     // A clean project: nothing to do and nothing logged.
-    expect(await store.recover()).toEqual({ removedTempFiles: [], removedOrphans: [], missingFiles: [] });
+    expect(await store.recover()).toEqual({ removedTempFiles: [], quarantined: [], quarantineDir: null, missingFiles: [] });
     expect(store.audit.list({ action: 'project.recover' })).toHaveLength(1);
   });
 

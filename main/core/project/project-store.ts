@@ -1,7 +1,7 @@
 // The project folder as one object: opens/creates project.db, runs migrations, exposes the
 // repositories, and adds voxel files the crash-safe way (file first, atomically; rows after,
 // in one transaction; stray files are removed by recover()).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,15 +9,16 @@ import { SegloopError } from '../../../shared/errors';
 import { AlRoundRepository } from './al-round-repository';
 import { AuditRepository } from './audit-repository';
 import { openDatabase, RepoContext, type Db } from './db';
+import { acquireProjectLock, type ProjectLock } from './project-lock';
 import { defaultIo, resolveInProject, safeFileName, sha256Bytes, sha256File, writeFileAtomic, type AtomicWriteIo } from './files';
 import { ImageRepository } from './image-repository';
 import { LabelSchemaRepository } from './label-schema-repository';
 import { LabelVersionRepository, type LabelVersionMeta } from './label-version-repository';
-import { LATEST_SCHEMA_VERSION, migrate, schemaVersion, type MigrationResult } from './migrations';
+import { assertNotNewer, LATEST_SCHEMA_VERSION, migrate, schemaVersion, type MigrationResult } from './migrations';
 import { ModelRepository } from './model-repository';
 import { PatientRepository } from './patient-repository';
 import { PredictionRepository, type PredictionMeta } from './prediction-repository';
-import { checkIntegrity, MANAGED_DIRS, removeStrayFiles, type IntegrityReport, type RecoveryReport } from './recovery';
+import { checkIntegrity, MANAGED_DIRS, quarantineStrayFiles, type IntegrityReport, type RecoveryReport } from './recovery';
 import { ReviewRepository } from './review-repository';
 import { TrainingRunRepository } from './training-run-repository';
 import type {
@@ -44,11 +45,18 @@ export interface ProjectStoreOptions {
   now?: () => Date;
   /** Low-level write steps (tests inject ENOSPC here). */
   io?: AtomicWriteIo;
+  /** SQLite busy timeout; short by default so a stuck writer elsewhere gives BUSY, not a freeze. */
+  busyTimeoutMs?: number;
 }
 
 export interface OpenOptions extends ProjectStoreOptions {
-  /** Remove temp/orphan files left by a crash (default true). */
+  /**
+   * Tidy up after a crash (default true): remove our own temp files, quarantine unknown files.
+   * Runs only when this open took the project lock, i.e. no other writer can be mid-save.
+   */
   recover?: boolean;
+  /** Open without the write lock and without recovery (info, diagnose, reports): writes are refused. */
+  readOnly?: boolean;
 }
 
 /** Bytes in memory, or a file to copy in. */
@@ -70,6 +78,12 @@ export type AddLabelVersionInput = LabelVersionMeta & {
    * that version is returned instead of a new one (makes re-running an import a no-op).
    */
   reuseIdentical?: boolean;
+  /**
+   * Refuse with LABEL_CONFLICT unless parentId is the image's newest version (null only when it
+   * has none), checked inside the write transaction. Default: on for edits ('manual',
+   * 'ai_edited'), where a stale parent means someone else's save would be silently superseded.
+   */
+  checkConflict?: boolean;
 };
 
 export type AddPredictionInput = PredictionMeta & {
@@ -123,6 +137,7 @@ export class ProjectStore {
   private readonly io: AtomicWriteIo;
   private closed = false;
   private fileQueue: Promise<void> = Promise.resolve();
+  private readonly identity: { dev: number; ino: number } | null;
 
   private constructor(
     /** Absolute, symlink-free path of the project folder. */
@@ -130,8 +145,11 @@ export class ProjectStore {
     private readonly db: Db,
     options: ProjectStoreOptions,
     migration: MigrationResult,
+    /** The write lock; null when opened read-only. */
+    private readonly lock: ProjectLock | null,
   ) {
-    this.ctx = new RepoContext(db, options.now ?? (() => new Date()), options.actor ?? defaultActor());
+    this.identity = fileIdentity(path.join(dir, PROJECT_DB));
+    this.ctx = new RepoContext(db, options.now ?? (() => new Date()), options.actor ?? defaultActor(), () => this.assertWritable());
     this.io = options.io ?? defaultIo;
     this.migration = migration;
     this.patients = new PatientRepository(this.ctx);
@@ -153,7 +171,14 @@ export class ProjectStore {
     const real = await fsp.realpath(dir);
     const file = path.join(real, PROJECT_DB);
     if (existsSync(file)) throw new SegloopError('PROJECT_EXISTS', `${real} already holds a Segloop project (${PROJECT_DB}). Open it instead.`, { dir: real });
-    const db = openDatabase(file, { create: true });
+    const lock = acquireProjectLock(real);
+    let db: Db;
+    try {
+      db = openDatabase(file, { create: true, busyTimeoutMs: options.busyTimeoutMs });
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     try {
       const ctx = new RepoContext(db, options.now ?? (() => new Date()), options.actor ?? defaultActor());
       const migration = migrate(db, file, undefined, () => {
@@ -163,9 +188,10 @@ export class ProjectStore {
         ctx.audit('project.create', 'project', null, { name: project.name, schemaVersion: LATEST_SCHEMA_VERSION }, {});
       });
       for (const d of MANAGED_DIRS) await fsp.mkdir(path.join(real, d), { recursive: true });
-      return new ProjectStore(real, db, options, migration);
+      return new ProjectStore(real, db, options, migration, lock);
     } catch (err) {
       db.close();
+      lock.release();
       throw err;
     }
   }
@@ -177,28 +203,86 @@ export class ProjectStore {
     if (file === null || real === null || !existsSync(file)) {
       throw new SegloopError('PROJECT_NOT_FOUND', `${dir} is not a Segloop project: it has no ${PROJECT_DB}.`, { dir });
     }
-    const db = openDatabase(file, { create: false });
+    if (options.readOnly) return ProjectStore.openReadOnly(real, file, options);
+    const lock = acquireProjectLock(real);
     let store: ProjectStore;
     try {
-      const ctx = new RepoContext(db, options.now ?? (() => new Date()), options.actor ?? defaultActor());
-      const migration = migrate(db, file, undefined, (r) => ctx.audit('project.migrate', 'project', null, { from: r.from, to: r.to, applied: r.applied }, {}));
-      store = new ProjectStore(real, db, options, migration);
+      const db = openDatabase(file, { create: false, busyTimeoutMs: options.busyTimeoutMs });
+      try {
+        const ctx = new RepoContext(db, options.now ?? (() => new Date()), options.actor ?? defaultActor());
+        const migration = migrate(db, file, undefined, (r) => ctx.audit('project.migrate', 'project', null, { from: r.from, to: r.to, applied: r.applied }, {}));
+        store = new ProjectStore(real, db, options, migration, lock);
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    try {
+      if (lock.fresh && lock.staleHolder) {
+        const h = lock.staleHolder;
+        store.ctx.tx(() => store.ctx.audit('project.lock_takeover', 'project', null, { previousHolder: { pid: h.pid, host: h.host, startedAt: h.startedAt, command: h.command } }, {}));
+      }
+      if (lock.fresh && (options.recover ?? true)) await store.recover();
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  private static async openReadOnly(real: string, file: string, options: OpenOptions): Promise<ProjectStore> {
+    let db = openDatabase(file, { create: false, readOnly: true, busyTimeoutMs: options.busyTimeoutMs ?? 2000 });
+    try {
+      assertNotNewer(db, file);
+      if (schemaVersion(db) < LATEST_SCHEMA_VERSION) {
+        // An older project must be upgraded once, by a writer: take the lock just for that.
+        db.close();
+        (await ProjectStore.open(real, { ...options, readOnly: false, recover: false })).close();
+        db = openDatabase(file, { create: false, readOnly: true, busyTimeoutMs: options.busyTimeoutMs ?? 2000 });
+      }
+      return new ProjectStore(real, db, options, { from: schemaVersion(db), to: schemaVersion(db), applied: [] }, null);
     } catch (err) {
       db.close();
       throw err;
     }
-    if (options.recover ?? true) await store.recover();
-    return store;
+  }
+
+  /** True when opened with { readOnly: true }: no lock held, every write refused. */
+  get readOnly(): boolean {
+    return this.lock === null;
+  }
+
+  /**
+   * Refuses a write when this store is read-only or when project.db is no longer the file it
+   * opened (deleted, moved or replaced under a running server): writing then would go into a
+   * file nobody will ever open again, or mix two databases.
+   */
+  assertWritable(): void {
+    if (this.closed) throw new SegloopError('INTERNAL_ERROR', 'The project is closed.');
+    if (this.lock === null) throw new SegloopError('PROJECT_READ_ONLY', `${this.dir} is open read-only here: nothing was saved.`, { dir: this.dir });
+    const now = fileIdentity(path.join(this.dir, PROJECT_DB));
+    if (now === null) {
+      throw new SegloopError('PROJECT_MOVED', `${PROJECT_DB} in ${this.dir} was deleted or moved while the project was open: nothing was saved. Put it back or reopen the project.`, { dir: this.dir });
+    }
+    if (this.identity && (now.dev !== this.identity.dev || now.ino !== this.identity.ino)) {
+      throw new SegloopError('PROJECT_MOVED', `${PROJECT_DB} in ${this.dir} was replaced by another file while the project was open: nothing was saved. Reopen the project.`, { dir: this.dir });
+    }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     try {
-      // Fold the WAL back so the folder can be copied as plain files.
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      // Fold the WAL back so the folder can be copied as plain files (only the writer can).
+      if (this.lock !== null && fileIdentity(path.join(this.dir, PROJECT_DB)) !== null) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // a busy or vanished database: closing still releases everything below
     } finally {
       this.db.close();
+      this.lock?.release();
     }
   }
 
@@ -292,11 +376,15 @@ export class ProjectStore {
     const same = (): LabelVersionRow | null => (input.reuseIdentical ? this.labelVersions.findSame(input.imageId, sha256, input.source) : null);
     const early = same();
     if (early) return { row: early, created: false };
+    const checkConflict = input.checkConflict ?? (input.source === 'manual' || input.source === 'ai_edited');
+    // Early, to skip writing a file for nothing; the authoritative check is in the transaction.
+    if (checkConflict) this.labelVersions.assertParentIsLatest(input.imageId, input.parentId ?? null);
     const rel = `labels/${input.imageId}/${sha256}${niftiExtension(input.bytes)}`;
     return this.withFiles([{ rel, bytes: input.bytes, sha256 }], () => {
       const again = same();
       if (again) return { row: again, created: false };
-      const { bytes: _bytes, reuseIdentical: _reuse, ...meta } = input;
+      const { bytes: _bytes, reuseIdentical: _reuse, checkConflict: _check, ...meta } = input;
+      if (checkConflict) this.labelVersions.assertParentIsLatest(input.imageId, input.parentId ?? null);
       return { row: this.labelVersions.insertRow({ ...meta, path: rel, sha256 }, opts), created: true };
     });
   }
@@ -330,14 +418,15 @@ export class ProjectStore {
   }
 
   /**
-   * Removes temp files and unreferenced files from the managed folders; logs what it removed.
-   * Only the process that owns the project may call it (open() does by default): a second
-   * process adding files at the same moment would lose them. Workers open with { recover: false }.
+   * Removes temp files of our own atomic writer and MOVES every other unreferenced file of the
+   * managed folders to .segloop/quarantine/<date>/ (never deletes it: it may be committed work of
+   * a database that was swapped or restored); logs what it did. Needs the write lock.
    */
   async recover(opts?: MutationOptions): Promise<RecoveryReport> {
-    const report = await removeStrayFiles(this.dir, this.db);
-    // Missing files are reported on every call but logged only alongside a removal, not at every open.
-    if (report.removedTempFiles.length + report.removedOrphans.length > 0) {
+    this.assertWritable();
+    const report = await quarantineStrayFiles(this.dir, this.db, this.ctx.now());
+    // Missing files are reported on every call but logged only alongside a change, not at every open.
+    if (report.removedTempFiles.length + report.quarantined.length > 0) {
       this.ctx.tx(() => this.ctx.audit('project.recover', 'project', null, { ...report }, opts));
     }
     return report;
@@ -361,6 +450,7 @@ export class ProjectStore {
     this.fileQueue = new Promise<void>((resolve) => (release = resolve));
     await previous;
     try {
+      this.assertWritable();
       return await this.writeThenCommit(files, commit);
     } finally {
       release();
@@ -415,6 +505,15 @@ async function readSource(sourcePath: string): Promise<Uint8Array> {
 /** '.nii.gz' for gzip data, '.nii' otherwise: the stored name tells readers how to open it. */
 function niftiExtension(bytes: Uint8Array): string {
   return bytes[0] === 0x1f && bytes[1] === 0x8b ? '.nii.gz' : '.nii';
+}
+
+function fileIdentity(file: string): { dev: number; ino: number } | null {
+  try {
+    const st = statSync(file);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return null;
+  }
 }
 
 function defaultActor(): string {

@@ -1,6 +1,8 @@
 // After a crash the folder may hold temp files of interrupted writes and complete files whose
-// DB rows were never committed (files are written before rows). Both are removed here; a row
-// whose file is missing cannot be repaired and is reported instead.
+// DB rows were never committed (files are written before rows). Temp files of our own atomic
+// writer are removed; any other unreferenced file is MOVED to .segloop/quarantine/<date>/ and
+// kept until a user empties the quarantine: it may be committed work (an older project.db put
+// back, a second process). A row whose file is missing is reported, never repaired silently.
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from './db';
@@ -9,9 +11,14 @@ import { sha256File, TEMP_MARKER, toProjectRelative } from './files';
 /** Folders whose every file must be referenced by a row. Anything else in the project is left alone. */
 export const MANAGED_DIRS = ['images', 'labels', 'predictions', 'models'] as const;
 
+export const QUARANTINE_DIR = '.segloop/quarantine';
+
 export interface RecoveryReport {
   removedTempFiles: string[];
-  removedOrphans: string[];
+  /** Unreferenced files moved (not deleted) into the quarantine, by their former relative path. */
+  quarantined: string[];
+  /** Where they went (relative to the project), or null when nothing was moved. */
+  quarantineDir: string | null;
   /** Rows whose file is gone (relative paths); never deleted automatically. */
   missingFiles: string[];
 }
@@ -69,21 +76,38 @@ async function exists(abs: string): Promise<boolean> {
   );
 }
 
+/** Exactly the names writeFileAtomic gives its temp files: `.<name>.segloop-tmp-<12 hex>`. */
+export function isOwnTempFile(rel: string): boolean {
+  const base = path.posix.basename(rel);
+  const i = base.lastIndexOf(TEMP_MARKER);
+  return base.startsWith('.') && i > 1 && /^[0-9a-f]{12}$/.test(base.slice(i + TEMP_MARKER.length));
+}
+
 export async function findStrayFiles(projectDir: string, db: Db): Promise<{ temp: string[]; orphans: string[]; missing: string[] }> {
   const referenced = referencedFiles(db);
   const files = await listManagedFiles(projectDir);
-  const temp = files.filter((f) => path.posix.basename(f).includes(TEMP_MARKER));
-  const orphans = files.filter((f) => !path.posix.basename(f).includes(TEMP_MARKER) && !referenced.has(f));
+  const temp = files.filter((f) => isOwnTempFile(f));
+  const orphans = files.filter((f) => !isOwnTempFile(f) && !referenced.has(f));
   const missing: string[] = [];
   for (const rel of referenced.keys()) if (!(await exists(path.join(projectDir, rel)))) missing.push(rel);
   return { temp, orphans, missing: missing.sort() };
 }
 
-export async function removeStrayFiles(projectDir: string, db: Db): Promise<RecoveryReport> {
+export async function quarantineStrayFiles(projectDir: string, db: Db, nowIso: string): Promise<RecoveryReport> {
   const { temp, orphans, missing } = await findStrayFiles(projectDir, db);
-  for (const rel of [...temp, ...orphans]) await fsp.rm(path.join(projectDir, rel), { force: true });
+  for (const rel of temp) await fsp.rm(path.join(projectDir, rel), { force: true });
+  let quarantineDir: string | null = null;
+  if (orphans.length > 0) {
+    quarantineDir = `${QUARANTINE_DIR}/${nowIso.replace(/[:.]/g, '-')}`;
+    for (const rel of orphans) {
+      const to = path.join(projectDir, quarantineDir, ...rel.split('/'));
+      await fsp.mkdir(path.dirname(to), { recursive: true });
+      // Same file system (inside the project): a rename, atomic, the bytes never copied.
+      await fsp.rename(path.join(projectDir, rel), to);
+    }
+  }
   await removeEmptyDirs(projectDir);
-  return { removedTempFiles: temp, removedOrphans: orphans, missingFiles: missing };
+  return { removedTempFiles: temp, quarantined: orphans, quarantineDir, missingFiles: missing };
 }
 
 async function removeEmptyDirs(projectDir: string): Promise<void> {

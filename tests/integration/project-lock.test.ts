@@ -1,0 +1,135 @@
+// One writer per project, with real processes: a running `segloop serve` holds the lock, a second
+// writer is refused with PROJECT_LOCKED naming it, read-only `info` still works and never runs
+// recovery; after SIGKILL of the holder the next writer takes the stale lock over, logs it, and
+// recovery quarantines (does not delete) what it cannot account for. Plus conflict-checked saves
+// and a project.db deleted under an open store.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ProjectStore } from '../../main/core/project';
+import { failure } from '../expect-failure';
+import { copyLabelledDemoCases } from './helpers/demo-labelled';
+import { REPO, segloop } from './helpers/cli';
+
+async function startServe(dir: string): Promise<{ pid: number; kill: () => Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(REPO, 'bin/segloop.mjs'), 'serve', dir, '--no-ui', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"url"')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
+  });
+  return {
+    pid: child.pid as number,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+async function newProject(): Promise<string> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'segloop-lock-'));
+  const dir = path.join(tmp, 'p');
+  const src = await copyLabelledDemoCases(tmp);
+  expect(segloop(['init', dir]).status).toBe(0);
+  const imp = segloop(['import', dir, '--images', src.images, '--labels', src.labels, '--schema', src.schema, '--json']);
+  expect(imp.status, imp.stderr).toBe(0);
+  return dir;
+}
+
+describe('project lock with real processes', () => {
+  it('refuses a second writer, lets info read, and after SIGKILL takes over the stale lock and quarantines', async () => {
+    const dir = await newProject();
+    const serve = await startServe(dir);
+    try {
+      // An unknown file appears while serve runs: a read-only command must not touch it.
+      mkdirSync(path.join(dir, 'labels', '999'), { recursive: true });
+      writeFileSync(path.join(dir, 'labels', '999', 'someones-work.nii.gz'), 'committed elsewhere');
+
+      const second = segloop(['serve', dir, '--no-ui', '--json']);
+      expect(second.status).not.toBe(0);
+      expect(second.json).toMatchObject({ ok: false, error: { code: 'PROJECT_LOCKED', details: { holder: { pid: serve.pid } } } });
+      const train = segloop(['train', dir, '--epochs', '1', '--json']);
+      expect(train.json).toMatchObject({ ok: false, error: { code: 'PROJECT_LOCKED' } });
+      expect(train.stdout + train.stderr).toContain(`pid ${serve.pid}`);
+
+      const info = segloop(['info', dir, '--json']);
+      expect(info.status, info.stderr).toBe(0);
+      expect(info.json).toMatchObject({ images: 5, labelVersions: 5 });
+      expect(existsSync(path.join(dir, 'labels', '999', 'someones-work.nii.gz'))).toBe(true);
+    } finally {
+      await serve.kill();
+    }
+
+    const store = await ProjectStore.open(dir);
+    try {
+      const takeover = store.audit.list({ action: 'project.lock_takeover' });
+      expect(takeover).toHaveLength(1);
+      expect(takeover[0].details).toMatchObject({ previousHolder: { pid: serve.pid } });
+      const recovered = store.audit.list({ action: 'project.recover' });
+      expect(recovered.at(-1)?.details).toMatchObject({ quarantined: ['labels/999/someones-work.nii.gz'] });
+      const q = String((recovered.at(-1)?.details as { quarantineDir: string }).quarantineDir);
+      expect(readFileSync(path.join(dir, q, 'labels', '999', 'someones-work.nii.gz'), 'utf8')).toBe('committed elsewhere');
+      expect(existsSync(path.join(dir, 'labels', '999'))).toBe(false);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  it('conflict-checked saves: of two saves on the same parent exactly one wins; a null parent over existing versions is a conflict', async () => {
+    const dir = await newProject();
+    const store = await ProjectStore.open(dir);
+    try {
+      const [img] = store.images.list();
+      const parent = store.labelVersions.latestForImage(img.id);
+      const bytes = (tag: string): Uint8Array => new TextEncoder().encode(`label ${tag}`);
+      const results = await Promise.allSettled([
+        store.addLabelVersionFile({ imageId: img.id, parentId: parent?.id ?? null, bytes: bytes('a'), source: 'manual', author: 'ann' }),
+        store.addLabelVersionFile({ imageId: img.id, parentId: parent?.id ?? null, bytes: bytes('b'), source: 'manual', author: 'bob' }),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      const winner = store.labelVersions.latestForImage(img.id);
+      expect(lost.reason).toMatchObject({ code: 'LABEL_CONFLICT', details: { latest: { id: String(winner?.id), author: 'ann' } } });
+      const nullParent = await failure(store.addLabelVersionFile({ imageId: img.id, parentId: null, bytes: bytes('c'), source: 'manual', author: 'cy' }));
+      expect(nullParent.code).toBe('LABEL_CONFLICT');
+      // "Keep mine on top": the same bytes saved on the newest version succeed.
+      const onTop = await store.addLabelVersionFile({ imageId: img.id, parentId: winner?.id ?? null, bytes: bytes('b'), source: 'manual', author: 'bob' });
+      expect(onTop.row.parentId).toBe(winner?.id);
+      expect(store.labelVersions.listForImage(img.id)).toHaveLength(3);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  it('refuses to write after project.db was deleted or swapped under the open store; nothing is written', async () => {
+    const dir = await newProject();
+    const store = await ProjectStore.open(dir);
+    try {
+      const [img] = store.images.list();
+      const parent = store.labelVersions.latestForImage(img.id);
+      const db = path.join(dir, 'project.db');
+      const copy = `${db}.copy`;
+      writeFileSync(copy, readFileSync(db));
+      rmSync(db);
+      const deleted = await failure(store.addLabelVersionFile({ imageId: img.id, parentId: parent?.id ?? null, bytes: new TextEncoder().encode('x'), source: 'manual', author: 'a' }));
+      expect(deleted.code).toBe('PROJECT_MOVED');
+      // Swapped: another file (another inode) now sits at project.db.
+      writeFileSync(db, readFileSync(copy));
+      const swapped = await failure(store.addLabelVersionFile({ imageId: img.id, parentId: parent?.id ?? null, bytes: new TextEncoder().encode('y'), source: 'manual', author: 'a' }));
+      expect(swapped.code).toBe('PROJECT_MOVED');
+      expect(existsSync(path.join(dir, 'labels', String(img.id)))).toBe(true);
+      expect(store.labelVersions.listForImage(img.id)).toHaveLength(1);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+});
