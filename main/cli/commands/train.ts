@@ -3,7 +3,8 @@
 // Ctrl-C cancels cleanly (checkpoint kept); `--resume` continues an interrupted run.
 import type { Command } from 'commander';
 import { SegloopError } from '../../../shared/errors';
-import { trainInProject } from '../../core/jobs/train-job';
+import { parseTrainingConfigOverrides } from '../../../shared/training-config';
+import { trainInProject, trainerInputFromOverrides } from '../../core/jobs/train-job';
 import { listModels } from '../../core/ml/models';
 import { ProjectStore } from '../../core/project';
 import { emit } from '../output';
@@ -58,7 +59,7 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'random seed (split, sampling, augmentation)')
     .option('--backend <name>', 'auto|tensorflow-gpu|tensorflow|wasm|cpu')
     .option('--pseudo', 'also train on pseudo-labels')
-    .option('--config <json>', 'any other trainer settings as JSON, e.g. \'{"loss":{"batchDice":true},"augmentation":{"elasticProbability":0}}\'')
+    .option('--config <json>', 'other trainer settings as JSON (shared/training-config.ts sections), e.g. \'{"loss":{"batchDice":true},"augmentation":{"elasticProbability":0},"schedule":{"lr":0.002}}\'')
     .option('--partial-loss <mode>', 'partially labelled images (`segloop labels set-classes`): merge|exclude (adaptive loss, default merge) or none (treat labels as complete)')
     .option('--label-dropout <p>', 'label dropout probability in [0, 1] with the adaptive loss (default 0)')
     .option('--json', 'machine-readable output')
@@ -73,6 +74,8 @@ export function registerTrain(program: Command): void {
           throw new SegloopError('INVALID_ARGUMENT', `--config is not valid JSON: ${(err as Error).message}`);
         }
         if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new SegloopError('INVALID_ARGUMENT', '--config must be a JSON object.');
+        // Strict shared schema: a misspelt key fails here, naming the key and the allowed ones.
+        config = trainerInputFromOverrides(parseTrainingConfigOverrides(config)) as Record<string, unknown>;
       }
       const model: Record<string, unknown> = {};
       if (f.batchSize) config.batchSize = positive('batch-size', f.batchSize);

@@ -16,12 +16,52 @@ import { readNifti } from '../imaging/nifti';
 import { getModelDefinition } from '../ml/models';
 import { computeFingerprint, proposePlan, type DatasetFingerprint, type Modality, type TrainingPlan } from '../ml/plan';
 import type { TrainCase, TrainerConfigInput, TrainResult } from '../ml/trainer';
+import type { TrainingConfigOverrides } from '../../../shared/training-config';
 import { readLatest } from '../ml/trainer-checkpoint';
 import { excludedImageIds } from '../ml/dad-exclusions';
 import type { TaskEvent } from '../worker/protocol';
 import { runWorkerTask, type WorkerLauncher } from '../worker/worker-host';
 
 export const RUNS_DIR = 'runs';
+
+/**
+ * The shared, sectioned user settings (shared/training-config.ts, already checked strictly) in the
+ * trainer's own field names. Only given keys are set, so the plan's defaults stay where the user said nothing.
+ */
+export function trainerInputFromOverrides(o: TrainingConfigOverrides): Partial<TrainerConfigInput> {
+  const out: Record<string, unknown> = {};
+  const set = (k: string, v: unknown): void => {
+    if (v !== undefined) out[k] = v;
+  };
+  set('architecture', o.architecture);
+  set('model', o.model);
+  set('numClasses', o.numClasses);
+  set('targetSpacing', o.targetSpacing);
+  set('normalisation', o.normalisation);
+  set('augmentation', o.augmentation);
+  set('patchSize', o.sampling?.patchSize);
+  set('batchSize', o.sampling?.batchSize);
+  set('foregroundFraction', o.sampling?.foregroundFraction);
+  if (o.loss && (o.loss.ceWeight !== undefined || o.loss.diceWeight !== undefined || o.loss.batchDice !== undefined)) {
+    out.loss = Object.fromEntries(Object.entries({ ceWeight: o.loss.ceWeight, diceWeight: o.loss.diceWeight, batchDice: o.loss.batchDice }).filter(([, v]) => v !== undefined));
+  }
+  set('partialLoss', o.loss?.partial);
+  set('labelDropout', o.loss?.labelDropout);
+  set('lr', o.schedule?.lr);
+  set('minLrFraction', o.schedule?.minLrFraction);
+  set('warmupFraction', o.schedule?.warmupFraction);
+  set('stepsPerEpoch', o.schedule?.stepsPerEpoch);
+  set('earlyStoppingPatience', o.schedule?.earlyStoppingPatience);
+  set('epochs', o.budget?.epochs);
+  set('minutes', o.budget?.minutes);
+  set('valFraction', o.validation?.fraction);
+  set('maxValCases', o.validation?.maxCases);
+  set('checkpointEveryMinutes', o.checkpoint?.everyMinutes);
+  set('recordDad', o.checkpoint?.recordDad);
+  set('seed', o.seed);
+  set('backend', o.backend);
+  return out as Partial<TrainerConfigInput>;
+}
 
 export interface TrainInProjectOptions {
   architecture?: string;
@@ -92,7 +132,7 @@ const multipleOf = (v: number, m: number): number => Math.ceil(v / m) * m;
  */
 export function defaultTrainingConfig(plan: TrainingPlan, fp: DatasetFingerprint, numClasses: number, architecture = 'unet2d'): TrainerConfigInput {
   const is2d = getModelDefinition(architecture).resolve({}).dims === 2;
-  const common = { architecture, numClasses, targetSpacing: plan.targetSpacing, normalisation: plan.normalisation as unknown as Record<string, unknown>, stepsPerEpoch: 50, lr: 2e-3 };
+  const common = { architecture, numClasses, targetSpacing: plan.targetSpacing, normalisation: plan.normalisation, stepsPerEpoch: 50, lr: 2e-3 };
   if (!is2d) {
     if (plan.dims === '3d') {
       return { ...common, model: { depth: plan.depth, baseWidth: plan.baseWidth, norm: 'instance' }, patchSize: plan.patchSize, batchSize: plan.batchSize };

@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { SegloopError } from '../../../shared/errors';
+import { AugmentationSchema, ModelOptionsSchema, NormalisationSchema } from '../../../shared/training-config';
 import { readNifti } from '../imaging/nifti';
 import { writeFileAtomic, sha256Bytes } from '../project/files';
 import type { EpochMetrics, TaskEvent } from './task-protocol';
@@ -27,10 +28,11 @@ import { getModelDefinition, type UNetConfig } from './models';
 import { checkpointDir, readCheckpointFile, readLatest, restoreOptimizer, saveCheckpoint, snapshotOptimizer, type CheckpointState } from './trainer-checkpoint';
 import { splitByPatient, assertNoPatientLeakage } from './trainer-split';
 
-export const TrainerConfig = z.object({
+// Strict (shared/training-config.ts sections): a misspelt key is an error in the worker too, never ignored.
+export const TrainerConfig = z.strictObject({
   architecture: z.string().default('unet2d'),
   /** U-Net options (depth, baseWidth, norm...); dims follow the architecture unless it allows both. */
-  model: z.record(z.string(), z.unknown()).default({}),
+  model: ModelOptionsSchema.default({}),
   numClasses: z.number().int().min(2),
   /** Volume order: [PX, PY] for 2D, [PX, PY, PZ] for 3D. */
   patchSize: z.array(z.number().int().positive()),
@@ -50,11 +52,11 @@ export const TrainerConfig = z.object({
   earlyStoppingPatience: z.number().int().positive().nullable().default(null),
   seed: z.number().int().default(1234),
   targetSpacing: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
-  normalisation: z.record(z.string(), z.unknown()).default({ kind: 'zscore', clipPercentiles: [0.5, 99.5], region: 'whole' }),
-  augmentation: z.record(z.string(), z.unknown()).default({}),
+  normalisation: NormalisationSchema.default({ kind: 'zscore', clipPercentiles: [0.5, 99.5], region: 'whole' }),
+  augmentation: AugmentationSchema.partial().default({}),
   foregroundFraction: z.number().min(0).max(1).default(0.33),
   checkpointEveryMinutes: z.number().positive().default(5),
-  loss: z.object({ ceWeight: z.number().default(1), diceWeight: z.number().default(1), batchDice: z.boolean().default(false) }).default({ ceWeight: 1, diceWeight: 1, batchDice: false }),
+  loss: z.strictObject({ ceWeight: z.number().default(1), diceWeight: z.number().default(1), batchDice: z.boolean().default(false) }).default({ ceWeight: 1, diceWeight: 1, batchDice: false }),
   backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   // Optional without defaults so that configs (and checkpoint keys) written before they existed stay the same.
   /** Partially labelled images (TrainCase.labelledClasses): 'merge' (default) / 'exclude' adaptive loss; 'none' = treat every label as complete. */
