@@ -2,19 +2,29 @@
 // vetoed (unsaved work), which is why navigation goes through `navigate` and `beforeLeave`.
 import { ref, type Ref } from 'vue';
 
-export type Route = { name: 'cases' } | { name: 'labelling'; imageId: string } | { name: 'diagnostics' } | { name: 'evaluation' };
+export type Route =
+  | { name: 'cases' }
+  | { name: 'labelling'; imageId: string }
+  | { name: 'diagnostics' }
+  | { name: 'evaluation' }
+  | { name: 'training' }
+  | { name: 'models' };
 
 export function parseHash(hash: string): Route {
   const m = /^#\/label\/([A-Za-z0-9_.:-]+)$/.exec(hash);
   if (m) return { name: 'labelling', imageId: decodeURIComponent(m[1]) };
   if (hash === '#/diagnostics') return { name: 'diagnostics' };
   if (hash === '#/evaluation') return { name: 'evaluation' };
+  if (hash === '#/training') return { name: 'training' };
+  if (hash === '#/models') return { name: 'models' };
   return { name: 'cases' };
 }
 
 export function routeHash(route: Route): string {
   if (route.name === 'diagnostics') return '#/diagnostics';
   if (route.name === 'evaluation') return '#/evaluation';
+  if (route.name === 'training') return '#/training';
+  if (route.name === 'models') return '#/models';
   return route.name === 'labelling' ? `#/label/${encodeURIComponent(route.imageId)}` : '#/cases';
 }
 

@@ -1,6 +1,6 @@
 // Pure builders of the diagnostics charts' options and table rows (tested without a browser).
 import type { CompositionGroup, DiagnosticsReportWire } from '../../../../shared/diagnostics-schema';
-import type { ChartOption } from './echarts';
+import type { ChartOption } from '../../ui/echarts';
 
 export type Unit = 'patients' | 'images';
 export const STATES = ['labelled', 'pseudo', 'unlabelled'] as const;
