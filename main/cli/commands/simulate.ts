@@ -118,7 +118,7 @@ export function registerSimulate(program: Command): void {
       const base = defaultTrainingConfig(plan, fingerprint, int('classes', f.classes, 3) as number, f.arch ?? 'unet2d');
       const trainer: TrainerConfigInput = {
         ...base,
-        model: { ...base.model, ...(f.width ? { baseWidth: int('width', f.width, 16) } : {}), ...(f.depth ? { depth: int('depth', f.depth, 4) } : {}) },
+        model: { ...base.model, ...(f.width ? { baseWidth: int('width', f.width, 16) as number } : {}), ...(f.depth ? { depth: int('depth', f.depth, 4) as number } : {}) },
         ...(f.batchSize ? { batchSize: int('batch-size', f.batchSize, 16) as number } : {}),
         ...(f.patch ? { patchSize: f.patch.split(',').map(Number) } : {}),
         ...(f.lr ? { lr: Number(f.lr) } : {}),
