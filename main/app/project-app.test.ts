@@ -30,7 +30,7 @@ describe('project app handlers', () => {
   });
 
   it('puts the latest AL round first, and shows its scores as uncertainty', async () => {
-    app.store.alRounds.create({ strategy: 'entropy', selected: [1, 6, 5], scores: { '5': 0.42, '6': { entropy: 0.9 }, '1': 0.1 } });
+    app.store.alRounds.create({ strategy: 'entropy', selected: [1, 6, 5], scores: { '5': 0.42, '6': { meanEntropy: 0.9 }, '1': 0.1 } });
     const next = await app.handlers['cases:next']({});
     // Image 1 is labelled already, so the round's next pick is 6.
     expect(next.imageId).toBe('6');

@@ -120,7 +120,7 @@ describe.skipIf(skipReason !== null)(`evaluation screen in the browser${skipReas
     await expect.poll(() => page.locator('[data-testid="eval-notice"]').textContent()).toMatch(/Rolled back: model v1 promoted; v2 retired/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'evaluation-after-rollback.png') });
 
-    const store = await ProjectStore.open(dir, { recover: false });
+    const store = await ProjectStore.open(dir, { readOnly: true });
     try {
       expect(store.models.promoted()?.id).toBe(fx.v1.id);
       const decisions = store.audit.list({ entity: 'model' }).filter((e) => e.action === 'model.promote' || e.action === 'model.rollback');
