@@ -2,12 +2,9 @@
 // contract operation. Both transports (IPC in main/electron, HTTP in main/server) take the AppApi.
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import type { CaseRow, EventMessage, ImageMeta, Job, LabelVersion } from '../../shared/contract';
 import { SegloopError } from '../../shared/errors';
-import { encodeNifti, readNifti } from '../core/imaging/nifti';
-import type { Mat4 } from '../core/imaging/volume';
+import { readNifti } from '../core/imaging/nifti';
 import { JobQueue, type JobInfo } from '../core/jobs/job-queue';
 import { ProjectStore, type ImageRow, type LabelVersionRow } from '../core/project';
 import { diagnosticsOps } from './diagnostics-ops';
@@ -17,11 +14,10 @@ import { toWireJob } from './jobs-wire';
 import { modelsOps } from './models-ops';
 import { reviewOps } from './review-ops';
 import { trainingOps } from './training-ops';
+import { countDifferent, decodeLabelVoxels, encodeLabelFile } from './label-voxels';
 import type { AppApi, Handlers, ResolvedFile } from './dispatch';
 import { ROUND_META_KEY, uncertaintyFromScores } from '../core/active-learning';
 
-const gunzip = promisify(zlib.gunzip);
-const gzip = promisify(zlib.gzip);
 
 export interface ProjectAppOptions {
   /** Recorded as the author of saved label versions. */
@@ -90,7 +86,6 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
 
     async 'labels:save'(input) {
       const img = image(input.imageId);
-      const [X, Y, Z] = img.shape as [number, number, number];
       let parent: LabelVersionRow | null = null;
       if (input.parentVersionId !== null) {
         parent = store.labelVersions.get(toDbId(input.parentVersionId, 'LABEL_VERSION_NOT_FOUND', 'label version'));
@@ -101,31 +96,11 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
           });
         }
       }
-      let voxels: Uint8Array;
-      try {
-        voxels = new Uint8Array(await gunzip(Buffer.from(input.voxelsGzBase64, 'base64'), { maxOutputLength: X * Y * Z + 1 }));
-      } catch {
-        throw new SegloopError('VALIDATION_FAILED', `The label voxels are not gzip data of ${X * Y * Z} bytes (image ${img.id} is ${X}×${Y}×${Z}). Nothing was saved.`);
-      }
-      if (voxels.length !== X * Y * Z) {
-        throw new SegloopError('LABEL_GEOMETRY_MISMATCH', `The label has ${voxels.length} voxels but image ${img.id} has ${X}×${Y}×${Z} = ${X * Y * Z}. Nothing was saved.`, {
-          expected: X * Y * Z,
-          got: voxels.length,
-        });
-      }
-      const allowed = new Set(store.labelSchema.list().map((c) => c.idx));
-      allowed.add(0);
-      const seen = new Set<number>(voxels);
-      const outside = [...seen].filter((v) => !allowed.has(v));
-      if (outside.length > 0) {
-        throw new SegloopError('LABEL_OUT_OF_SCHEMA', `The label uses values ${outside.join(', ')} that are not in the label schema (${[...allowed].join(', ')}). Nothing was saved.`, {
-          values: outside,
-        });
-      }
+      // Decoded and checked (geometry, schema) the same way as review edits: one path for every save.
+      const voxels = await decodeLabelVoxels(store, img, input.voxelsGzBase64);
       const before = parent ? await readLabelVoxels(store, parent) : new Uint8Array(voxels.length);
-      let changed = 0;
-      for (let i = 0; i < voxels.length; i++) if (voxels[i] !== before[i]) changed++;
-      const bytes = await gzip(encodeNifti({ data: voxels, shape: [X, Y, Z], affine: img.affine as Mat4 }, { dtype: 'uint8', description: 'segloop label' }));
+      const changed = countDifferent(voxels, before);
+      const bytes = await encodeLabelFile(img, voxels);
       const added = await store.addLabelVersionFile(
         {
           imageId: img.id,

@@ -3,6 +3,7 @@
 // the other side and is reported, never trusted.
 import { z } from 'zod';
 import { ERROR_CODES } from '../../../shared/errors';
+import { EpochPoint } from '../../../shared/training-schema';
 
 export const TASK_NAMES = ['train', 'predict', 'test'] as const;
 
@@ -14,16 +15,9 @@ export type ParentMessage = z.infer<typeof ParentMessage>;
 
 const ErrorDataSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string(), details: z.unknown().optional() });
 
-export const EpochMetrics = z.object({
-  epoch: z.number().int().min(0),
-  epochs: z.number().int().min(0).nullable(),
-  trainLoss: z.number(),
-  /** Validation Dice per foreground class (index 0 = class 1); null entries: class absent in val. */
-  valDice: z.array(z.number().nullable()),
-  valMeanDice: z.number().nullable(),
-  lr: z.number(),
-  seconds: z.number(),
-  steps: z.number().int(),
+// One epoch's numbers are declared once, in the contract the UI charts (shared/training-schema);
+// the worker adds its memory readings.
+export const EpochMetrics = EpochPoint.omit({ stepSeconds: true }).extend({
   /** tf.memory() after the epoch: must stay flat across epochs. */
   numTensors: z.number().int(),
   numBytes: z.number().int(),
