@@ -67,30 +67,118 @@ function isGzip(b: Uint8Array): boolean {
   return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 }
 
-/** Gunzip on libuv's thread pool, with the output buffer sized from the gzip trailer. */
-async function gunzip(bytes: Buffer, file: string): Promise<Buffer> {
+/**
+ * The most bytes of voxel data (and of any one file) a read may hold: 2 GiB, or
+ * SEGLOOP_MAX_IMAGE_BYTES. A header asking for more is refused before anything is allocated, and a
+ * gzip stream is never inflated past what its header needs (a gzip bomb stops there). Peak memory of
+ * one read is bounded by about the file size plus twice this (scaling widens int32 to float64).
+ */
+export function maxImageBytes(): number {
+  const env = Number(process.env.SEGLOOP_MAX_IMAGE_BYTES);
+  return Number.isFinite(env) && env > 0 ? env : 2 * 1024 ** 3;
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 ** 4) return `${(n / 1024 ** 4).toFixed(1)} TiB`;
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+function tooLarge(file: string, what: string, bytes: number): never {
+  const limit = maxImageBytes();
+  throw new SegloopError(
+    'IMAGE_TOO_LARGE',
+    `${file}: ${what} needs ${formatBytes(bytes)}, more than the ${formatBytes(limit)} one image may use (set SEGLOOP_MAX_IMAGE_BYTES to raise the limit if the file is genuine).`,
+    { file, bytes, limit },
+  );
+}
+
+function gzipFailure(err: unknown, file: string): never {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) {
+    fail('NIFTI_TRUNCATED', file, 'the gzip stream ends early: the file is truncated (incomplete download or copy?).');
+  }
+  fail('NOT_NIFTI', file, `the gzip data is corrupt (${e.message}).`);
+}
+
+/**
+ * Inflate at most `limit` bytes of a gzip stream and stop there (the rest is never inflated).
+ * A stream that ends early yields what it holds; the caller's length check names the truncation.
+ */
+function inflatePrefix(bytes: Buffer, limit: number, file: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunkSize = Math.min(Math.max(limit, 64 * 1024), 256 * 1024 * 1024);
+    const gz = zlib.createGunzip({ chunkSize, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    const parts: Buffer[] = [];
+    let total = 0;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      gz.destroy();
+      const all = parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+      resolve(all.length > limit ? all.subarray(0, limit) : all);
+    };
+    gz.on('data', (chunk: Buffer) => {
+      parts.push(chunk);
+      total += chunk.length;
+      if (total >= limit) finish();
+    });
+    gz.on('end', finish);
+    gz.on('error', (err) => {
+      if (done) return;
+      done = true;
+      try {
+        gzipFailure(err, file);
+      } catch (typed) {
+        reject(typed as Error);
+      }
+    });
+    gz.end(bytes);
+  });
+}
+
+/** The first bytes of a gzip stream, enough for a NIfTI header (2 KiB of input inflates to at most ~2 MiB). */
+async function gunzipHead(bytes: Buffer, file: string): Promise<Buffer> {
+  const slice = bytes.subarray(0, Math.min(bytes.length, 2048));
+  try {
+    const head = zlib.gunzipSync(slice, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    if (head.length >= 1024 || slice.length === bytes.length) return head;
+  } catch (err) {
+    if (slice.length === bytes.length) gzipFailure(err, file);
+  }
+  // long gzip header fields (FEXTRA/FNAME) or an odd encoder: stream just enough instead
+  return inflatePrefix(bytes, 64 * 1024, file);
+}
+
+/** Gunzip at most `limit` bytes, on libuv's thread pool for big files, sized from the gzip trailer. */
+async function gunzip(bytes: Buffer, file: string, limit: number): Promise<Buffer> {
   // ISIZE (uncompressed length mod 2^32) sizes the chunk so inflate runs in one pass; it is a
   // hint only (multi-member or >4 GiB files just take more passes).
   const isize = bytes.length >= 18 ? bytes.readUInt32LE(bytes.length - 4) : 0;
-  const chunkSize = Math.min(Math.max(isize + 64, 64 * 1024), 256 * 1024 * 1024);
+  const chunkSize = Math.min(Math.max(Math.min(isize, limit) + 64, 64 * 1024), 256 * 1024 * 1024);
   try {
     // Small files inflate in a few ms: doing it inline beats the thread-pool round trip.
     // Large ones go to the pool so the event loop (UI, server) keeps running.
-    if (bytes.length < SYNC_GUNZIP_MAX) return zlib.gunzipSync(bytes, { chunkSize });
-    return await gunzipAsync(bytes, { chunkSize });
+    if (bytes.length < SYNC_GUNZIP_MAX) return zlib.gunzipSync(bytes, { chunkSize, maxOutputLength: limit });
+    return await gunzipAsync(bytes, { chunkSize, maxOutputLength: limit });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) {
-      fail('NIFTI_TRUNCATED', file, 'the gzip stream ends early: the file is truncated (incomplete download or copy?).');
-    }
-    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e.code === 'ERR_OUT_OF_RANGE') throw err;
-    fail('NOT_NIFTI', file, `the gzip data is corrupt (${e.message}).`);
+    // more data than the header needs (trailing bytes, or a bomb): keep only the needed prefix
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return inflatePrefix(bytes, limit, file);
+    gzipFailure(err, file);
   }
 }
 
-async function readMaybeGz(file: string): Promise<Buffer> {
-  const raw = await readWhole(file);
-  return isGzip(raw) ? gunzip(raw, file) : raw;
+/** A whole file, refused before reading when it is bigger than one image may be. */
+async function readBounded(file: string): Promise<Buffer> {
+  let size = 0;
+  try {
+    size = (await fs.stat(file)).size;
+  } catch {
+    /* readWhole names the problem */
+  }
+  if (size > maxImageBytes()) tooLarge(file, 'the file', size);
+  return readWhole(file);
 }
 
 /** For a pair, the data file that goes with a header path (and the reverse). */
@@ -176,8 +264,9 @@ function countNaN(data: VoxelArray): number {
 export async function readNifti(filePath: string, opts: ReadNiftiOptions = {}): Promise<NiftiImage> {
   const pair = await pairPaths(filePath);
   const hdrFile = pair ? pair.hdr : filePath;
-  const hdrBytes = await readMaybeGz(hdrFile);
-  const hdr = parseNiftiHeader(hdrBytes, hdrFile, pair !== null);
+  const hdrRaw = await readBounded(hdrFile);
+  const hdrGz = isGzip(hdrRaw);
+  const hdr = parseNiftiHeader(hdrGz ? await gunzipHead(hdrRaw, hdrFile) : hdrRaw, hdrFile, pair !== null);
 
   const info = NIFTI_DATATYPES[hdr.datatype];
   if (!info || info.dtype === 'complex64') {
@@ -190,23 +279,32 @@ export async function readNifti(filePath: string, opts: ReadNiftiOptions = {}): 
     );
   }
 
+  const [nx, ny, nz] = [hdr.fullShape[0], hdr.fullShape[1] ?? 1, hdr.fullShape[2] ?? 1];
+  const voxels = nx * ny * nz;
+  const volumeCount = hdr.fullShape.slice(3).reduce((a, b) => a * b, 1);
+  const needed = voxels * volumeCount * info.bytes;
+  // refuse before reading or allocating: a corrupt dim can ask for terabytes
+  if (needed > maxImageBytes()) tooLarge(filePath, `shape ${hdr.fullShape.join('x')} (${info.dtype})`, needed);
+
   let dataBytes: Buffer;
   let offset: number;
   if (pair) {
-    dataBytes = await readMaybeGz(pair.img);
     offset = Math.max(0, Math.round(hdr.voxOffset));
   } else {
-    dataBytes = hdrBytes;
     // Some writers leave vox_offset 0 in single files: the data
     // can never start inside the header + extension flag, so clamp like nibabel/FSL do.
     offset = Math.max(Math.round(hdr.voxOffset), hdr.headerSize + 4);
   }
   const dataFile = pair ? pair.img : filePath;
-
-  const [nx, ny, nz] = [hdr.fullShape[0], hdr.fullShape[1] ?? 1, hdr.fullShape[2] ?? 1];
-  const voxels = nx * ny * nz;
-  const volumeCount = hdr.fullShape.slice(3).reduce((a, b) => a * b, 1);
-  const needed = voxels * volumeCount * info.bytes;
+  if (!Number.isFinite(offset) || offset > maxImageBytes()) {
+    fail('NIFTI_TRUNCATED', dataFile, `vox_offset ${hdr.voxOffset} points past any data this file can hold.`);
+  }
+  if (pair) {
+    const imgRaw = await readBounded(pair.img);
+    dataBytes = isGzip(imgRaw) ? await gunzip(imgRaw, pair.img, offset + needed) : imgRaw;
+  } else {
+    dataBytes = hdrGz ? await gunzip(hdrRaw, filePath, offset + needed) : hdrRaw;
+  }
   if (dataBytes.length < offset + needed) {
     fail(
       'NIFTI_TRUNCATED',
