@@ -4,10 +4,10 @@ import { createApiClient } from './api';
 import { API_KEY, ROUTER_KEY } from './ui/context';
 import { createRouter } from './ui/router';
 import './ui/theme.css';
-import { LabellingViewerService } from './viewers/labelling-viewer-service';
+import { SegmentationViewerService } from './viewers/segmentation-viewer-service';
 
 // Read-only diagnostics for the end-to-end tests and the benchmark: what the viewer holds in cache.
-(window as unknown as { segloopDebug: object }).segloopDebug = { viewerCacheStats: () => LabellingViewerService.cacheStats() };
+(window as unknown as { segloopDebug: object }).segloopDebug = { viewerCacheStats: () => SegmentationViewerService.cacheStats() };
 
 const api = createApiClient();
 const router = createRouter();

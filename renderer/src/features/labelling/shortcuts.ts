@@ -1,5 +1,5 @@
 // Keyboard shortcuts of the labelling screen: one table drives both the handler and the help overlay.
-import type { LabelTool } from '../../viewers/labelling-viewer-service';
+import type { LabelTool } from '../../viewers/segmentation-viewer-service';
 
 export type ShortcutAction =
   | { kind: 'tool'; tool: LabelTool }

@@ -1,5 +1,7 @@
-// The labelling viewer: Cornerstone3D rendering engine, viewports (MPR or one 2D view), the
-// image volume, the labelmap segmentation and the tool group, created by init() and destroyed by
+// The segmentation viewer shared by the Labelling and Review screens: Cornerstone3D rendering
+// engine, viewports (MPR or one 2D view), the image volume, the editable labelmap, the labelling
+// tools, and optional overlays (a heat map such as the model's uncertainty, fused over the image;
+// a second, outline-only labelmap for comparison), all created by init() and destroyed by
 // dispose(). Vue components hold this service, never raw Cornerstone objects.
 import {
   cache,
@@ -52,6 +54,16 @@ export interface WindowPreset {
   upper: number;
 }
 
+/** What may be drawn over the image besides the editable labelmap (same grid as the image). */
+export interface ViewerOverlays {
+  /** Non-negative per-voxel values (e.g. TTA variance), drawn as a heat map; scaled to its 99.5th percentile. */
+  heat?: Float32Array | null;
+  /** A labelmap shown as outlines only, never edited (e.g. the current label beside a prediction). */
+  compare?: Uint8Array | null;
+}
+
+export const HEAT_COLORMAP = 'segloop-heat';
+
 export interface ViewerElements {
   /** Three elements for MPR (axial, sagittal, coronal), or one for a W x H x 1 image. */
   elements: HTMLDivElement[];
@@ -62,6 +74,13 @@ function ensureCornerstone(): Promise<void> {
   csReady ??= (async () => {
     await coreInit();
     toolsInit();
+    // Black-body "hot" ramp: low uncertainty dark red, high uncertainty yellow-white.
+    coreUtils.colormap.registerColormap({
+      ColorSpace: 'RGB',
+      Name: HEAT_COLORMAP,
+      name: HEAT_COLORMAP,
+      RGBPoints: [0, 0.5, 0, 0, 0.4, 1, 0.1, 0, 0.75, 1, 0.8, 0, 1, 1, 1, 0.8],
+    });
     for (const T of [BrushTool, CrosshairsTool, PaintFillTool, PanTool, RectangleScissorsTool, LabelMapEditWithContourTool, StackScrollTool, WindowLevelTool, ZoomTool]) {
       addTool(T);
     }
@@ -71,12 +90,16 @@ function ensureCornerstone(): Promise<void> {
 
 let instanceCounter = 0;
 
-export class LabellingViewerService {
+export class SegmentationViewerService {
   readonly id = `segloop-${++instanceCounter}`;
   private engine: RenderingEngine | null = null;
   private readonly volumeId: string;
   private readonly segId: string;
   private readonly toolGroupId: string;
+  private readonly heatId: string;
+  private readonly compareId: string;
+  private hasHeatVolume = false;
+  private hasCompareSeg = false;
   private viewportIds: string[] = [];
   private original: Uint8Array | null = null;
   private presets: WindowPreset[] = [];
@@ -90,6 +113,8 @@ export class LabellingViewerService {
     this.volumeId = `${this.id}-image`;
     this.segId = `${this.id}-labels`;
     this.toolGroupId = `${this.id}-tools`;
+    this.heatId = `${this.id}-heat`;
+    this.compareId = `${this.id}-compare`;
   }
 
   private firstFrame: (() => void) | null = null;
@@ -105,7 +130,7 @@ export class LabellingViewerService {
     this.onChange = cb;
   }
 
-  async init(els: ViewerElements, image: ParsedNifti, labels: Uint8Array | null, schema: readonly LabelClass[]): Promise<void> {
+  async init(els: ViewerElements, image: ParsedNifti, labels: Uint8Array | null, schema: readonly LabelClass[], overlays: ViewerOverlays = {}): Promise<void> {
     await ensureCornerstone();
     if (this.disposed) return;
     const [X, Y, Z] = image.shape;
@@ -146,6 +171,22 @@ export class LabellingViewerService {
     );
     this.fixSlicePositions(this.volumeId, geo, Z);
     this.fixSlicePositions(this.segId, geo, Z);
+    const n = X * Y * Z;
+    if (overlays.heat) {
+      if (overlays.heat.length !== n) throw new Error(`The heat overlay has ${overlays.heat.length} voxels, the image ${n}`);
+      volumeLoader.createLocalVolume(this.heatId, { ...common, metadata, scalarData: normaliseHeat(overlays.heat) });
+      this.fixSlicePositions(this.heatId, geo, Z);
+      this.hasHeatVolume = true;
+    }
+    if (overlays.compare) {
+      if (overlays.compare.length !== n) throw new Error(`The comparison labelmap has ${overlays.compare.length} voxels, the image ${n}`);
+      volumeLoader.createLocalLabelmapVolume(
+        { ...common, metadata, scalarData: overlays.compare.slice(), referencedVolumeId: this.volumeId, referencedImageIds: imageIds },
+        this.compareId,
+      );
+      this.fixSlicePositions(this.compareId, geo, Z);
+      this.hasCompareSeg = true;
+    }
 
     const [p005, p1, p5, p50, p95, p99, p995] = percentiles(image.data, [0.5, 1, 5, 50, 95, 99, 99.5]);
     this.presets = [
@@ -167,22 +208,31 @@ export class LabellingViewerService {
     }));
     this.engine.setViewports(inputs);
     this.viewportIds = inputs.map((v) => v.viewportId);
-    await setVolumesForViewports(this.engine, [{ volumeId: this.volumeId }], this.viewportIds);
+    const volumes: Types.IVolumeInput[] = [{ volumeId: this.volumeId }];
+    if (this.hasHeatVolume) volumes.push({ volumeId: this.heatId });
+    await setVolumesForViewports(this.engine, volumes, this.viewportIds);
+    if (this.hasHeatVolume) this.setHeatOpacity(0.5);
 
-    segmentation.addSegmentations([
-      {
-        segmentationId: this.segId,
-        representation: { type: ToolEnums.SegmentationRepresentations.Labelmap, data: { volumeId: this.segId } },
-      },
-    ]);
+    const Labelmap = ToolEnums.SegmentationRepresentations.Labelmap;
+    // The comparison labelmap goes in first so that the editable one ends up the active one.
+    const segIds = this.hasCompareSeg ? [this.compareId, this.segId] : [this.segId];
+    segmentation.addSegmentations(segIds.map((id) => ({ segmentationId: id, representation: { type: Labelmap, data: { volumeId: id } } })));
     const map: Record<string, { segmentationId: string }[]> = {};
-    for (const vp of this.viewportIds) map[vp] = [{ segmentationId: this.segId }];
+    for (const vp of this.viewportIds) map[vp] = segIds.map((id) => ({ segmentationId: id }));
     await segmentation.addLabelmapRepresentationToViewportMap(map);
     for (const vp of this.viewportIds) {
+      segmentation.activeSegmentation.setActiveSegmentation(vp, this.segId);
       for (const cls of schema) {
         if (cls.index === 0) continue;
         segmentation.config.color.setSegmentIndexColor(vp, this.segId, cls.index, [...hexToRgb(cls.colour), 255] as Types.Color);
+        if (this.hasCompareSeg) segmentation.config.color.setSegmentIndexColor(vp, this.compareId, cls.index, [255, 255, 255, 255] as Types.Color);
       }
+    }
+    if (this.hasCompareSeg) {
+      segmentation.config.style.setStyle(
+        { type: Labelmap, segmentationId: this.compareId },
+        { renderFill: false, renderFillInactive: false, fillAlpha: 0, fillAlphaInactive: 0, renderOutline: true, renderOutlineInactive: true, outlineWidth: 2, outlineWidthInactive: 2, outlineOpacity: 1, outlineOpacityInactive: 1 },
+      );
     }
     segmentation.segmentIndex.setActiveSegmentIndex(this.segId, schema.find((c) => c.index > 0)?.index ?? 1);
     this.setOpacity(0.55);
@@ -312,6 +362,47 @@ export class LabellingViewerService {
     );
   }
 
+  hasHeat(): boolean {
+    return this.hasHeatVolume;
+  }
+
+  hasCompare(): boolean {
+    return this.hasCompareSeg;
+  }
+
+  /** Opacity of the heat overlay: 0 hides it; voxels near zero stay transparent at any setting. */
+  setHeatOpacity(alpha: number): void {
+    if (!this.engine || !this.hasHeatVolume) return;
+    for (const id of this.viewportIds) {
+      const vp = this.engine.getViewport(id) as Types.IVolumeViewport;
+      vp.setProperties(
+        {
+          voiRange: { lower: 0, upper: 1 },
+          colormap: {
+            name: HEAT_COLORMAP,
+            opacity: [
+              { value: 0, opacity: 0 },
+              { value: 0.08, opacity: 0 },
+              { value: 0.3, opacity: 0.7 * alpha },
+              { value: 1, opacity: alpha },
+            ],
+          },
+        },
+        this.heatId,
+      );
+      vp.render();
+    }
+  }
+
+  /** Shows or hides the comparison outlines. */
+  setCompareVisible(visible: boolean): void {
+    if (!this.hasCompareSeg) return;
+    for (const vp of this.viewportIds) {
+      segmentation.config.visibility.setSegmentationRepresentationVisibility(vp, { segmentationId: this.compareId, type: ToolEnums.SegmentationRepresentations.Labelmap }, visible);
+    }
+    this.engine?.render();
+  }
+
   getPresets(): WindowPreset[] {
     return this.presets;
   }
@@ -433,14 +524,16 @@ export class LabellingViewerService {
     } catch {
       /* not created */
     }
-    try {
-      segmentation.removeSegmentation(this.segId);
-    } catch {
-      /* not added */
+    for (const id of [this.segId, this.compareId]) {
+      try {
+        segmentation.removeSegmentation(id);
+      } catch {
+        /* not added */
+      }
     }
     this.engine?.destroy();
     this.engine = null;
-    for (const id of [this.volumeId, this.segId]) {
+    for (const id of [this.volumeId, this.segId, this.heatId, this.compareId]) {
       const vol = cache.getVolume(id);
       const imageIds = vol?.imageIds ?? [];
       if (cache.getVolumeLoadObject(id) || vol) cache.removeVolumeLoadObject(id);
@@ -451,6 +544,19 @@ export class LabellingViewerService {
     coreUtils.HistoryMemo.DefaultHistoryMemo.size = 50;
     this.original = null;
   }
+}
+
+/** Heat values scaled to [0, 1] by their 99.5th percentile of non-zero voxels, so one colour ramp fits any map. */
+export function normaliseHeat(values: Float32Array): Float32Array {
+  const positive = values.filter((v) => Number.isFinite(v) && v > 0);
+  const top = positive.length ? percentiles(positive, [99.5])[0] : 0;
+  const out = new Float32Array(values.length);
+  if (!(top > 0)) return out;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[i] = Number.isFinite(v) && v > 0 ? Math.min(1, v / top) : 0;
+  }
+  return out;
 }
 
 function hexToRgb(hex: string): [number, number, number] {
