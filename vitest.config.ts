@@ -8,6 +8,7 @@ export default defineConfig({
       'renderer/src/**/*.test.ts',
       'tests/integration/**/*.test.ts',
       'tests/e2e/**/*.test.ts',
+      'tests/fuzz/**/*.test.ts',
     ],
     testTimeout: 120_000,
     hookTimeout: 180_000,

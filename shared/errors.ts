@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'DICOM_UNSUPPORTED',
   'IMAGE_HAS_NAN',
   'IMAGE_TOO_LARGE',
+  'IMAGE_GEOMETRY_INVALID',
   'LABEL_GEOMETRY_MISMATCH',
   'LABEL_OUT_OF_SCHEMA',
   'LABEL_NOT_INTEGER',
@@ -25,6 +26,8 @@ export const ERROR_CODES = [
   'PROJECT_MOVED',
   'PROJECT_READ_ONLY',
   'LABEL_CONFLICT',
+  // review: the prediction was superseded by a newer one of the same image
+  'PREDICTION_STALE',
   'PATH_OUTSIDE_PROJECT',
   'IMAGE_NOT_FOUND',
   'LABEL_VERSION_NOT_FOUND',

@@ -356,3 +356,33 @@ function fmtShape(s: readonly number[]): string {
 function fmtMat(m: Mat4): string {
   return `[${m.map((row) => `[${row.map((v) => Number(v.toPrecision(6))).join(', ')}]`).join(', ')}]`;
 }
+
+/**
+ * Throws IMAGE_GEOMETRY_INVALID when a volume's voxel size or affine cannot place it in space:
+ * a zero, negative, NaN or infinite spacing, or a non-finite or singular affine. Readers return
+ * such headers as stored (as nibabel does); import refuses them, since resampling, training
+ * patches and every mm measurement would silently be wrong.
+ */
+export function assertUsableGeometry(volume: Pick<Volume, 'shape' | 'spacing' | 'affine'>, file: string): void {
+  // a singleton axis (a 2D W x H x 1 image) has no extent, so its voxel size is often left 0
+  const flat = volume.shape.some((n) => n === 1);
+  const bad = volume.spacing.findIndex((s, i) => volume.shape[i] !== 1 && !(Number.isFinite(s) && s > 0));
+  if (bad >= 0) {
+    throw new SegloopError(
+      'IMAGE_GEOMETRY_INVALID',
+      `${file}: voxel size along axis ${bad} is ${volume.spacing[bad]} mm (pixdim[${bad + 1}] in the header); it must be a positive number. Fix the header (e.g. nibabel: img.header.set_zooms) and import again.`,
+      { file, spacing: [...volume.spacing] },
+    );
+  }
+  const a = volume.affine;
+  const finite = a.every((row) => row.every((v) => Number.isFinite(v)));
+  const det =
+    a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
+  if (!finite || (!flat && !(Math.abs(det) > 0 && Number.isFinite(det)))) {
+    throw new SegloopError(
+      'IMAGE_GEOMETRY_INVALID',
+      `${file}: the voxel-to-world transform (sform/qform) is ${finite ? 'singular' : 'not finite'}, so the image cannot be placed in space. Fix the header's sform/qform and import again.`,
+      { file, affine: a.map((r) => [...r]) },
+    );
+  }
+}

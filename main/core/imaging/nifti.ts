@@ -2,4 +2,4 @@
 export { readNifti, assertFinite, type NiftiImage, type ReadNiftiOptions } from './nifti-read';
 export { writeNifti, encodeNifti, writeFileAtomic, type WritableVolume, type WriteNiftiOptions } from './nifti-write';
 export { parseNiftiHeader, NIFTI_DATATYPES, type NiftiHeader } from './nifti-header';
-export { toCanonicalRas, axcodes, assertSameGeometry, voxelToWorld, affineZooms, ioOrientation } from './geometry';
+export { toCanonicalRas, axcodes, assertSameGeometry, assertUsableGeometry, voxelToWorld, affineZooms, ioOrientation } from './geometry';

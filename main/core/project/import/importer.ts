@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { SegloopError, toErrorData, type ErrorCode } from '../../../../shared/errors';
-import { readNifti, encodeNifti, assertSameGeometry, type NiftiImage } from '../../imaging/nifti';
+import { readNifti, encodeNifti, assertSameGeometry, assertUsableGeometry, type NiftiImage } from '../../imaging/nifti';
 import { scanDicomFolderWithReport, readDicomSeries } from '../../imaging/dicom';
 import { decodePaletteMask } from '../../imaging/palette';
 import type { ProjectStore } from '../project-store';
@@ -151,6 +151,7 @@ export async function importStudy(store: ProjectStore, opts: ImportOptions): Pro
       if ('nanCount' in volume && volume.nanCount > 0) {
         throw new SegloopError('IMAGE_HAS_NAN', `${task.file}: ${volume.nanCount} voxels are NaN; fix or mask them before importing`, { file: task.file });
       }
+      assertUsableGeometry(volume, task.file);
       if (volume.channels !== 1) {
         throw new SegloopError('NIFTI_UNSUPPORTED', `${task.file}: colour (${volume.channels}-channel) images are not supported for segmentation; convert to greyscale first`);
       }
