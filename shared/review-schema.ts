@@ -49,12 +49,18 @@ export const PredictionsListInput = z
   .strict();
 export const PredictionsListOutput = z.object({ predictions: z.array(PredictionView) });
 
+const Seconds = z.number().nonnegative().max(7 * 24 * 3600);
+/**
+ * The image's newest label version the reviewer had on screen (null: it had none). When given, the
+ * save is refused with LABEL_CONFLICT if the image has another newest version now; giving the id of
+ * a label saved after the prediction is how a reviewer who compared it says "build on top of it".
+ */
+const BaseLabel = Id.nullable().optional();
+
 export const ReviewSubmitInput = z.discriminatedUnion('decision', [
-  z.object({ decision: z.literal('accept'), predictionId: Id, secondsSpent: z.number().nonnegative().max(7 * 24 * 3600) }).strict(),
-  z.object({ decision: z.literal('reject'), predictionId: Id, secondsSpent: z.number().nonnegative().max(7 * 24 * 3600) }).strict(),
-  z
-    .object({ decision: z.literal('edit'), predictionId: Id, secondsSpent: z.number().nonnegative().max(7 * 24 * 3600), voxelsGzBase64: Base64 })
-    .strict(),
+  z.object({ decision: z.literal('accept'), predictionId: Id, secondsSpent: Seconds, baseLabelVersionId: BaseLabel }).strict(),
+  z.object({ decision: z.literal('reject'), predictionId: Id, secondsSpent: Seconds }).strict(),
+  z.object({ decision: z.literal('edit'), predictionId: Id, secondsSpent: Seconds, voxelsGzBase64: Base64, baseLabelVersionId: BaseLabel }).strict(),
 ]);
 export const ReviewSubmitOutput = z.object({
   reviewId: Id,

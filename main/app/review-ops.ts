@@ -8,7 +8,7 @@ import { SegloopError } from '../../shared/errors';
 import { submitPrediction } from '../core/jobs/ml-jobs';
 import { resolveModels } from '../core/jobs/predict-job';
 import type { ProjectStore } from '../core/project';
-import type { ImageRow, PredictionRow } from '../core/project/types';
+import type { ImageRow, LabelVersionRow, PredictionRow } from '../core/project/types';
 import type { Handlers } from './dispatch';
 import { checkInSchema, countDifferent, decodeLabelVoxels, encodeLabelFile, readStoredLabel } from './label-voxels';
 import { dbId, idOrNull, queuedBehind, reportResult, type LoopDeps } from './loop-context';
@@ -58,12 +58,50 @@ export function reviewOps(deps: LoopDeps): ReviewOps {
     };
   };
 
-  const saveFromPrediction = async (p: PredictionRow, decision: 'accept' | 'edit', voxels: Uint8Array, predicted: Uint8Array, secondsSpent: number) => {
+  /**
+   * Refuses a save that would silently replace newer work: a prediction superseded by a newer one
+   * of the same image (PREDICTION_STALE), or a label saved after the prediction that the reviewer
+   * did not have on screen (LABEL_CONFLICT). `base` undefined = the caller named no label.
+   */
+  const assertCurrent = (p: PredictionRow, base: string | null | undefined): LabelVersionRow | null => {
+    const newest = store.predictions.latestForImage(p.imageId);
+    if (newest && newest.id !== p.id) {
+      const m = store.models.get(newest.modelId);
+      throw new SegloopError(
+        'PREDICTION_STALE',
+        `Prediction ${p.id} is out of date: image ${p.imageId} has a newer prediction (${newest.id}${m ? `, model v${m.version}` : ''}, ${newest.createdAt}). Nothing was saved: review the newer one.`,
+        { predictionId: String(p.id), newerPredictionId: String(newest.id) },
+      );
+    }
+    const parent = store.labelVersions.listForImage(p.imageId).at(-1) ?? null;
+    const details = {
+      predictionId: String(p.id),
+      imageId: String(p.imageId),
+      latest: parent ? { id: String(parent.id), source: parent.source, author: parent.author, createdAt: parent.createdAt } : null,
+    };
+    if (base !== undefined && (parent ? String(parent.id) : null) !== base) {
+      throw new SegloopError(
+        'LABEL_CONFLICT',
+        `Image ${p.imageId} has ${parent ? `label version ${parent.id} (${parent.source}, by ${parent.author} at ${parent.createdAt})` : 'no label'} now, not ${base === null ? 'none' : `version ${base}`} as on your screen. Nothing was saved: reload the current label and decide again.`,
+        details,
+      );
+    }
+    if (base === undefined && parent && parent.createdAt > p.createdAt) {
+      throw new SegloopError(
+        'LABEL_CONFLICT',
+        `Image ${p.imageId} got label version ${parent.id} (${parent.source}, by ${parent.author} at ${parent.createdAt}) after prediction ${p.id} was made. Nothing was saved: compare them and confirm, reject the prediction, or run a new one.`,
+        details,
+      );
+    }
+    return parent;
+  };
+
+  const saveFromPrediction = async (p: PredictionRow, decision: 'accept' | 'edit', voxels: Uint8Array, predicted: Uint8Array, secondsSpent: number, base: string | null | undefined) => {
     const img = store.images.require(p.imageId);
     if (store.reviews.listForPrediction(p.id).length > 0) {
       throw new SegloopError('INVALID_ARGUMENT', `Prediction ${p.id} was already reviewed: run a new prediction to review this case again.`, { predictionId: p.id });
     }
-    const parent = store.labelVersions.listForImage(img.id).at(-1) ?? null;
+    const parent = assertCurrent(p, base);
     const added = await store.addLabelVersionFile(
       {
         imageId: img.id,
@@ -74,6 +112,8 @@ export function reviewOps(deps: LoopDeps): ReviewOps {
         voxelsChanged: countDifferent(voxels, predicted),
         secondsSpent,
         bytes: await encodeLabelFile(img, voxels),
+        // The parent was checked above; the store re-checks it inside the write transaction.
+        checkConflict: true,
       },
       { actor: author },
     );
@@ -127,10 +167,10 @@ export function reviewOps(deps: LoopDeps): ReviewOps {
       }
       const predicted = await readStoredLabel(store, p.path);
       checkInSchema(store, predicted);
-      if (input.decision === 'accept') return saveFromPrediction(p, 'accept', predicted, predicted, input.secondsSpent);
+      if (input.decision === 'accept') return saveFromPrediction(p, 'accept', predicted, predicted, input.secondsSpent, input.baseLabelVersionId);
       const img = store.images.require(p.imageId);
       const edited = await decodeLabelVoxels(store, img, input.voxelsGzBase64);
-      return saveFromPrediction(p, 'edit', edited, predicted, input.secondsSpent);
+      return saveFromPrediction(p, 'edit', edited, predicted, input.secondsSpent, input.baseLabelVersionId);
     },
 
     async 'reviews:acceptBatch'(input) {
@@ -139,6 +179,7 @@ export function reviewOps(deps: LoopDeps): ReviewOps {
       const rows = input.predictionIds.map(prediction);
       for (const p of rows) {
         if (reviews.has(p.id)) throw new SegloopError('INVALID_ARGUMENT', `Prediction ${p.id} was already reviewed: reload the batch.`, { predictionId: p.id });
+        assertCurrent(p, undefined);
         const c = confidenceOf(p.scores as Record<string, unknown> | null, numClasses());
         if (c === null || c < input.minConfidence) {
           throw new SegloopError('INVALID_ARGUMENT', `Prediction ${p.id} has confidence ${c === null ? 'unknown' : c.toFixed(3)}, below the threshold ${input.minConfidence}: nothing was accepted.`, {
@@ -150,7 +191,7 @@ export function reviewOps(deps: LoopDeps): ReviewOps {
       for (const p of rows) {
         const predicted = await readStoredLabel(store, p.path);
         checkInSchema(store, predicted);
-        const r = await saveFromPrediction(p, 'accept', predicted, predicted, 0);
+        const r = await saveFromPrediction(p, 'accept', predicted, predicted, 0, undefined);
         accepted.push({ predictionId: String(p.id), reviewId: r.reviewId, labelVersionId: r.labelVersionId });
       }
       return { accepted };
