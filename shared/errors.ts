@@ -28,8 +28,6 @@ export const ERROR_CODES = [
   'LABEL_CONFLICT',
   // review: the prediction was superseded by a newer one of the same image
   'PREDICTION_STALE',
-  // review: the prediction was superseded by a newer one of the same image
-  'PREDICTION_STALE',
   'PATH_OUTSIDE_PROJECT',
   'IMAGE_NOT_FOUND',
   'LABEL_VERSION_NOT_FOUND',
