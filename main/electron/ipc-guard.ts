@@ -12,17 +12,3 @@ export function isTrustedSender(event: SenderLike, windowWebContentsId: number |
   if (frame.parent !== null) return false;
   return isAppUrl(frame.url);
 }
-
-/** Our page: the bundled renderer folder (file://…/renderer/…) or the dev server in development. */
-export function appUrlChecker(rendererDirUrl: string, devUrl: string | undefined): (url: string) => boolean {
-  const prefix = rendererDirUrl.endsWith('/') ? rendererDirUrl : `${rendererDirUrl}/`;
-  return (url) => {
-    if (url.startsWith(prefix) && !url.slice(prefix.length).split(/[?#]/)[0].split('/').includes('..')) return true;
-    if (!devUrl) return false;
-    try {
-      return new URL(url).origin === new URL(devUrl).origin;
-    } catch {
-      return false;
-    }
-  };
-}
