@@ -8,7 +8,8 @@ export type Route =
   | { name: 'diagnostics' }
   | { name: 'evaluation' }
   | { name: 'training' }
-  | { name: 'models' };
+  | { name: 'models' }
+  | { name: 'review' };
 
 export function parseHash(hash: string): Route {
   const m = /^#\/label\/([A-Za-z0-9_.:-]+)$/.exec(hash);
@@ -17,6 +18,7 @@ export function parseHash(hash: string): Route {
   if (hash === '#/evaluation') return { name: 'evaluation' };
   if (hash === '#/training') return { name: 'training' };
   if (hash === '#/models') return { name: 'models' };
+  if (hash === '#/review') return { name: 'review' };
   return { name: 'cases' };
 }
 
@@ -25,6 +27,7 @@ export function routeHash(route: Route): string {
   if (route.name === 'evaluation') return '#/evaluation';
   if (route.name === 'training') return '#/training';
   if (route.name === 'models') return '#/models';
+  if (route.name === 'review') return '#/review';
   return route.name === 'labelling' ? `#/label/${encodeURIComponent(route.imageId)}` : '#/cases';
 }
 
