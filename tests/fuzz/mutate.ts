@@ -232,12 +232,12 @@ function findElement(b: Buffer, [group, element]: [number, number]): number {
 
 function dicomMutation(rng: Rng, raw: Buffer): { bytes: Buffer; what: string } {
   const kind = pick(rng, ['bitflip', 'truncate', 'splice', 'length', 'vr', 'value', 'syntax'] as const);
-  if (kind === 'bitflip') return { bytes: bitflips(rng, raw, 0.3), what: 'bitflip' };
-  if (kind === 'truncate') return { bytes: truncate(rng, raw), what: 'truncate' };
-  if (kind === 'splice') return { bytes: splice(rng, raw), what: 'splice' };
+  if (kind === 'bitflip') return { bytes: bitflips(rng, raw, 0.3), what: 'bitflip:' };
+  if (kind === 'truncate') return { bytes: truncate(rng, raw), what: 'truncate:' };
+  if (kind === 'splice') return { bytes: splice(rng, raw), what: 'splice:' };
   const tagName = pick(rng, Object.keys(DICOM_TAGS));
   const at = findElement(raw, DICOM_TAGS[tagName]);
-  if (at < 0) return { bytes: bitflips(rng, raw, 0.3), what: `bitflip(no ${tagName})` };
+  if (at < 0) return { bytes: bitflips(rng, raw, 0.3), what: `bitflip:(no ${tagName})` };
   const out = Buffer.from(raw);
   const vr = out.toString('latin1', at + 4, at + 6);
   const long = LONG_VRS.has(vr);
@@ -245,18 +245,18 @@ function dicomMutation(rng: Rng, raw: Buffer): { bytes: Buffer; what: string } {
     const v = pick(rng, [0, 1, 3, 0xffff, 0x7fff, 0xfffffffe, 0xffffffff, 0x7fffffff, out.length * 4]);
     if (long) out.writeUInt32LE(v >>> 0, at + 8);
     else out.writeUInt16LE(v & 0xffff, at + 6);
-    return { bytes: out, what: `${tagName}.length=${v}` };
+    return { bytes: out, what: `length:${tagName}=${v}` };
   }
   if (kind === 'vr') {
     const nv = pick(rng, ['OB', 'SQ', 'UN', 'US', 'DS', 'XX', 'ow', 'UT']);
     out.write(nv, at + 4, 'latin1');
-    return { bytes: out, what: `${tagName}.vr=${nv}` };
+    return { bytes: out, what: `vr:${tagName}=${nv}` };
   }
   const valueAt = at + (long ? 12 : 8);
   const len = long ? out.readUInt32LE(at + 8) : out.readUInt16LE(at + 6);
   if (kind === 'syntax' || tagName === 'TransferSyntax') {
     const uidAt = findElement(out, DICOM_TAGS.TransferSyntax);
-    if (uidAt < 0) return { bytes: out, what: 'syntax(missing)' };
+    if (uidAt < 0) return { bytes: out, what: 'syntax:(missing)' };
     const uidLen = out.readUInt16LE(uidAt + 6);
     const uid = pick(rng, TRANSFER_SYNTAXES);
     const padded = uid.length % 2 ? `${uid}\0` : uid;
@@ -265,19 +265,19 @@ function dicomMutation(rng: Rng, raw: Buffer): { bytes: Buffer; what: string } {
     out.copy(el, 0, uidAt, uidAt + 6);
     el.writeUInt16LE(padded.length, 6);
     el.write(padded, 8, 'latin1');
-    return { bytes: Buffer.concat([out.subarray(0, uidAt), el, out.subarray(uidAt + 8 + uidLen)]), what: `syntax=${uid || '(empty)'}` };
+    return { bytes: Buffer.concat([out.subarray(0, uidAt), el, out.subarray(uidAt + 8 + uidLen)]), what: `syntax:${uid || '(empty)'}` };
   }
   if (vr === 'US' && len >= 2 && valueAt + 2 <= out.length) {
     const v = pick(rng, [0, 1, 7, 8, 12, 16, 24, 32, 33, 64, 0xffff]);
     out.writeUInt16LE(v, valueAt);
-    return { bytes: out, what: `${tagName}=${v}` };
+    return { bytes: out, what: `value:${tagName}=${v}` };
   }
   if ((vr === 'DS' || vr === 'IS') && len > 0 && valueAt + len <= out.length) {
     const s = pick(rng, ['NaN', 'Inf', '-1e308', '999999999', '0', '1e400', '\\\\\\', 'abc']).padEnd(len, ' ').slice(0, len);
     out.write(s, valueAt, 'latin1');
-    return { bytes: out, what: `${tagName}="${s.trim()}"` };
+    return { bytes: out, what: `value:${tagName}="${s.trim()}"` };
   }
-  return { bytes: splice(rng, out), what: `splice(${tagName})` };
+  return { bytes: splice(rng, out), what: `splice:${tagName}` };
 }
 
 function isGzip(b: Buffer): boolean {
