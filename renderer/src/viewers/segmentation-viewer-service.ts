@@ -74,12 +74,12 @@ function ensureCornerstone(): Promise<void> {
   csReady ??= (async () => {
     await coreInit();
     toolsInit();
-    // Black-body "hot" ramp: low uncertainty dark red, high uncertainty yellow-white.
+    // Saturated "hot" ramp (dark red -> red -> yellow, never white): it must stand out on grey MR.
     coreUtils.colormap.registerColormap({
       ColorSpace: 'RGB',
       Name: HEAT_COLORMAP,
       name: HEAT_COLORMAP,
-      RGBPoints: [0, 0.5, 0, 0, 0.4, 1, 0.1, 0, 0.75, 1, 0.8, 0, 1, 1, 1, 0.8],
+      RGBPoints: [0, 0.55, 0, 0, 0.35, 1, 0.05, 0, 0.7, 1, 0.55, 0, 1, 1, 0.95, 0],
     });
     for (const T of [BrushTool, CrosshairsTool, PaintFillTool, PanTool, RectangleScissorsTool, LabelMapEditWithContourTool, StackScrollTool, WindowLevelTool, ZoomTool]) {
       addTool(T);
@@ -382,8 +382,8 @@ export class SegmentationViewerService {
             name: HEAT_COLORMAP,
             opacity: [
               { value: 0, opacity: 0 },
-              { value: 0.08, opacity: 0 },
-              { value: 0.3, opacity: 0.7 * alpha },
+              { value: 0.05, opacity: 0 },
+              { value: 0.2, opacity: 0.75 * alpha },
               { value: 1, opacity: alpha },
             ],
           },
