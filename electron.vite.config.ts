@@ -3,20 +3,24 @@ import { defineConfig, externalizeDepsPlugin } from 'electron-vite';
 import path from 'node:path';
 import { rendererConfig } from './vite.renderer.config';
 
+// SEGLOOP_OUT_DIR builds elsewhere (the packaging test builds into a temp folder so it never
+// rewrites the out/renderer that running e2e tests serve).
+const OUT = process.env.SEGLOOP_OUT_DIR ?? 'out';
+
 export default defineConfig({
   main: {
     plugins: [externalizeDepsPlugin()],
-    build: { outDir: 'out/main', rollupOptions: { input: { main: path.resolve('main/electron/main.ts') } } },
+    build: { outDir: `${OUT}/main`, rollupOptions: { input: { main: path.resolve('main/electron/main.ts') } } },
   },
   preload: {
     plugins: [externalizeDepsPlugin()],
     build: {
-      outDir: 'out/preload',
+      outDir: `${OUT}/preload`,
       rollupOptions: { input: { preload: path.resolve('main/electron/preload.ts') }, output: { format: 'cjs', entryFileNames: '[name].cjs' } },
     },
   },
   renderer: {
     ...rendererConfig,
-    build: { ...rendererConfig.build, rollupOptions: { input: path.resolve('renderer/index.html') } },
+    build: { ...rendererConfig.build, outDir: `${OUT}/renderer`, rollupOptions: { input: path.resolve('renderer/index.html') } },
   },
 });
