@@ -32,6 +32,17 @@ const REPO_ROOT = path.resolve(here, '../../..');
 /** The production entry: registers the train and predict tasks. */
 export const DEFAULT_WORKER_ENTRY = path.join(here, 'worker-entry.ts');
 
+let defaultLauncher: WorkerLauncher = (entry) => forkLauncher(entry);
+
+/**
+ * The launcher used when a caller names none. The Electron shell installs its utilityProcess
+ * launcher here (main/electron/utility-launcher.ts): a packaged app has no tsx and, with the
+ * RunAsNode fuse off, cannot child_process.fork itself.
+ */
+export function setDefaultWorkerLauncher(launcher: WorkerLauncher): void {
+  defaultLauncher = launcher;
+}
+
 /** Node child_process.fork of bin/run-ts.mjs (tsx) with the entry script. */
 export const forkLauncher: WorkerLauncher = (entry) => {
   const child = fork(path.join(REPO_ROOT, 'bin', 'run-ts.mjs'), [entry], {
@@ -74,7 +85,7 @@ export interface RunWorkerOptions {
 
 /** Runs one task in a fresh child process and resolves with its result. */
 export function runWorkerTask(task: string, params: unknown, opts: RunWorkerOptions = {}): Promise<unknown> {
-  const launcher = opts.launcher ?? forkLauncher;
+  const launcher = opts.launcher ?? defaultLauncher;
   const proc = launcher(opts.entry ?? DEFAULT_WORKER_ENTRY);
   let stderrTail = '';
   let outcome: { ok: true; result: unknown } | { ok: false; error: ErrorData } | null = null;
