@@ -10,7 +10,7 @@ const OUT = process.env.SEGLOOP_OUT_DIR ?? 'out';
 export default defineConfig({
   main: {
     plugins: [externalizeDepsPlugin()],
-    build: { outDir: `${OUT}/main`, rollupOptions: { input: { main: path.resolve('main/electron/main.ts') } } },
+    build: { outDir: `${OUT}/main`, rollupOptions: { input: { main: path.resolve('main/electron/main.ts'), worker: path.resolve('main/core/worker/worker-entry.ts') } } },
   },
   preload: {
     plugins: [externalizeDepsPlugin()],

@@ -1,7 +1,7 @@
 // The Electron shell: one window, locked down. The policy (window options, CSP, navigation, session,
 // app:// protocol, menu, IPC checks, quit sequence) lives in tested electron-free modules beside
 // this file; this one only wires them to Electron. Everything else lives in main/app and main/core.
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, utilityProcess, type WebContents } from 'electron';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +10,11 @@ import { toErrorData } from '../../shared/errors';
 import { ensureDemoProject } from '../app/demo-project';
 import { openProjectApp, type ProjectApp } from '../app/project-app';
 import { ProjectStore } from '../core/project/project-store';
+import { DEFAULT_WORKER_ENTRY, setDefaultWorkerLauncher } from '../core/worker/worker-host';
 import { APP_SCHEME_PRIVILEGES, handleAppRequest } from './app-protocol';
 import { isTrustedSender } from './ipc-guard';
 import { addRecentProject, readRecentProjects } from './recent-projects';
+import { createUtilityLauncher } from './utility-launcher';
 import { APP_ORIGIN, APP_SCHEME, isAllowedExternalUrl, isAppUrl, lockDownSession, mainWindowOptions, navigationDecision } from './security-policy';
 import { buildMenuTemplate, createIpcHandlers, prepareQuit, projectFromArgv, type IpcEventLike } from './shell-lifecycle';
 
@@ -160,6 +162,8 @@ async function initialProjectDir(): Promise<string> {
 
 if (process.versions.electron) {
   app.enableSandbox();
+  // ML jobs run in a utilityProcess on the bundled worker (out/main/worker.js, beside this file).
+  setDefaultWorkerLauncher(createUtilityLauncher(utilityProcess, { [DEFAULT_WORKER_ENTRY]: path.join(mainDir, 'worker.js') }));
   protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES]);
 
   // One Segloop per user: a second launch focuses this window and opens the project it was given.
