@@ -13,6 +13,7 @@ import {
   LearningCurveView,
 } from './evaluation-schema';
 import { AlRoundsOutput, AlSelectInput, AlStrategiesOutput } from './al-schema';
+import { DraftDiscardInput, DraftDiscardOutput, DraftGetInput, DraftGetOutput, DraftSaveInput } from './draft-schema';
 import {
   GateSettings,
   GateSettingsInput,
@@ -160,6 +161,9 @@ export const operations = {
       .strict(),
     output: z.object({ version: LabelVersion, voxelsChanged: z.number().int().nonnegative() }),
   },
+  'labels:draftSave': { input: DraftSaveInput, output: z.object({ savedAt: z.string() }) },
+  'labels:draftGet': { input: DraftGetInput, output: DraftGetOutput },
+  'labels:draftDiscard': { input: DraftDiscardInput, output: DraftDiscardOutput },
   'labelSchema:get': { input: Empty, output: z.object({ labels: z.array(LabelClass) }) },
   'jobs:list': { input: Empty, output: z.object({ jobs: z.array(Job) }) },
   'jobs:get': { input: ByJob, output: Job },

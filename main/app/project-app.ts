@@ -9,6 +9,7 @@ import { JobQueue, type JobInfo } from '../core/jobs/job-queue';
 import { ProjectStore, type ImageRow, type LabelVersionRow } from '../core/project';
 import { diagnosticsOps } from './diagnostics-ops';
 import { alOps } from './al-ops';
+import { draftOps } from './draft-ops';
 import { evaluationOps } from './evaluation-ops';
 import { toWireJob } from './jobs-wire';
 import { modelsOps } from './models-ops';
@@ -136,6 +137,7 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
     ...modelsOps(loop),
     ...reviewOps(loop),
     ...alOps(loop),
+    ...draftOps({ store, author }),
   };
 
   const offJobs = jobs.onDidChangeJob((job) => emit({ event: 'jobs:progress', payload: toJob(job) }));
