@@ -479,7 +479,7 @@ export class SegmentationViewerService {
    * a draft): the same path as a brush stroke for undo, the unsaved count and the edit listeners.
    */
   applyVoxels(indices: Uint32Array, values: Uint8Array): void {
-    if (this.disposed || indices.length !== values.length) return;
+    if (this.disposed || indices.length === 0 || indices.length !== values.length) return;
     const before = this.getLabels();
     this.writeVoxels(indices, values);
     this.pushEditMemo(before);
@@ -491,15 +491,6 @@ export class SegmentationViewerService {
     if (!vm || this.disposed) return;
     for (let k = 0; k < indices.length; k++) vm.setAtIndex(indices[k], values[k]);
     segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(this.segId);
-  }
-
-  /** Writes `values` at `indices` as one undoable edit (restoring recovered strokes). */
-  applyVoxels(indices: Uint32Array, values: Uint8Array): void {
-    if (indices.length === 0) return;
-    const before = this.getLabels();
-    this.writeVoxels(indices, values);
-    this.pushEditMemo(before);
-    this.onChange?.();
   }
 
   /** The current labelmap as uint8 in nibabel order. */
