@@ -9,12 +9,16 @@
 //   patient already held out follows its patient (anything else would leak) and is reported.
 // - assertNoLeakage throws SPLIT_LEAKAGE when a patient has images on two sides; pool counts as the
 //   training side (pool images get labelled and trained on).
+// - splitByPatient is the trainer's in-memory train/validation split of the images it was given (no
+//   store): seeded over patients, filled up to a share of IMAGES, user-fixed 'train'/'val' respected.
+//   Both shuffle the sorted patient list with the same seeded Fisher-Yates (shufflePatients) from the
+//   one PRNG (base/rng); ml/trainer.ts calls this one, there is no second split in ml/.
 //
 // Uses only the store's public API plus `store.database` to write the split-level audit entries in
 // the same transaction as the per-image moves.
 import os from 'node:os';
 import { SegloopError } from '../../../shared/errors';
-import { mulberry32 } from '../base/rng';
+import { createRng, mulberry32 } from '../base/rng';
 import type { ProjectStore } from './project-store';
 import type { ImageRow, JsonObject, Split } from './types';
 
@@ -76,6 +80,90 @@ export interface AssignNewResult {
   assigned: { imageId: number; patient: string; split: Split; reason: 'new patient' | 'follows patient' }[];
   /** Images that joined val/test because their patient is already there (never silently: listed and audited). */
   joinedHeldOut: { imageId: number; patient: string; split: Split }[];
+}
+
+/**
+ * Seeded Fisher-Yates in place. Callers sort first, so the order depends only on the seed and on
+ * who is in the list, never on database order.
+ */
+function shufflePatients<T>(list: T[], next: () => number): T[] {
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [list[i], list[j]] = [list[j], list[i]];
+  }
+  return list;
+}
+
+/** Patients that appear in more than one of the given sides (each side a list of items), sorted. */
+function leakingPatients<P extends string | number>(sides: readonly (readonly { patientId: P }[])[]): P[] {
+  const seenOn = new Map<P, number>();
+  sides.forEach((side, k) => {
+    for (const it of side) {
+      const first = seenOn.get(it.patientId);
+      if (first === undefined) seenOn.set(it.patientId, k);
+      else if (first !== k) seenOn.set(it.patientId, -1);
+    }
+  });
+  return [...seenOn.entries()].filter(([, k]) => k === -1).map(([p]) => p).sort();
+}
+
+export interface SplitItem {
+  id: string;
+  patientId: string;
+  /** A split fixed by the user ('train' / 'val'); others are assigned here. */
+  fixed?: 'train' | 'val' | null;
+}
+
+export interface TrainValSplit<T extends SplitItem> {
+  train: T[];
+  val: T[];
+}
+
+/** The trainer's check before every run (also on resume, where the split comes from a checkpoint). */
+export function assertNoPatientLeakage(train: readonly SplitItem[], val: readonly SplitItem[]): void {
+  const shared = leakingPatients([train, val]);
+  if (shared.length > 0) {
+    throw new SegloopError(
+      'SPLIT_LEAKAGE',
+      `Patient(s) ${shared.slice(0, 5).join(', ')}${shared.length > 5 ? '…' : ''} have images in both training and validation; ` +
+        'the validation score would be inflated. Put all images of a patient in one split.',
+      { patients: shared },
+    );
+  }
+}
+
+/**
+ * The trainer's validation split of the images it trains on: seeded over patients (not images) so
+ * that about valFraction of the images are in validation; images fixed to 'val' keep their whole
+ * patient there, images fixed to 'train' keep theirs in training.
+ */
+export function splitByPatient<T extends SplitItem>(items: readonly T[], valFraction: number, seed: number): TrainValSplit<T> {
+  if (!(valFraction >= 0 && valFraction < 1)) throw new SegloopError('INVALID_ARGUMENT', `The validation fraction must be in [0, 1), got ${valFraction}.`);
+  const byPatient = new Map<string, T[]>();
+  for (const it of items) byPatient.set(it.patientId, [...(byPatient.get(it.patientId) ?? []), it]);
+  const fixedVal = new Set<string>();
+  const fixedTrain = new Set<string>();
+  for (const it of items) {
+    if (it.fixed === 'val') fixedVal.add(it.patientId);
+    if (it.fixed === 'train') fixedTrain.add(it.patientId);
+  }
+  const both = [...fixedVal].filter((p) => fixedTrain.has(p));
+  if (both.length) {
+    throw new SegloopError('SPLIT_LEAKAGE', `Patient(s) ${both.join(', ')} have images marked both 'train' and 'val'. Mark all images of a patient alike.`, { patients: both });
+  }
+  const free = shufflePatients([...byPatient.keys()].filter((p) => !fixedVal.has(p) && !fixedTrain.has(p)).sort(), createRng(seed).next);
+  const target = Math.round(items.length * valFraction);
+  const val = new Set(fixedVal);
+  let nVal = items.filter((i) => val.has(i.patientId)).length;
+  for (const p of free) {
+    if (nVal >= target) break;
+    val.add(p);
+    nVal += byPatient.get(p)?.length ?? 0;
+  }
+  const out: TrainValSplit<T> = { train: items.filter((i) => !val.has(i.patientId)), val: items.filter((i) => val.has(i.patientId)) };
+  if (out.train.length === 0) throw new SegloopError('NO_TRAINING_DATA', 'After setting validation patients aside nothing is left to train on: label more images.');
+  assertNoPatientLeakage(out.train, out.val);
+  return out;
 }
 
 const SIDES: Record<Split, 'train' | 'val' | 'test'> = { pool: 'train', train: 'train', val: 'val', test: 'test' };
@@ -266,11 +354,7 @@ export function createSplit(store: ProjectStore, opts: CreateSplitOptions): Spli
     keys.forEach((k, si) => {
       const list = [...(strata.get(k) ?? [])].sort((a, b) => a.externalId.localeCompare(b.externalId));
       // One generator per stratum, seeded from the seed and the stratum name: adding a site does not reshuffle the others.
-      const rng = mulberry32((opts.seed ^ hash(k)) >>> 0);
-      for (let i = list.length - 1; i > 0; i--) {
-        const j = Math.floor(rng() * (i + 1));
-        [list[i], list[j]] = [list[j], list[i]];
-      }
+      shufflePatients(list, mulberry32((opts.seed ^ hash(k)) >>> 0));
       list.slice(0, qTest[si]).forEach((p) => target.set(p.id, 'test'));
       list.slice(qTest[si], qTest[si] + qVal[si]).forEach((p) => target.set(p.id, 'val'));
     });
