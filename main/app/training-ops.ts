@@ -238,7 +238,11 @@ export function trainingOps(deps: LoopDeps): TrainingOps {
         };
         fingerprint = { cases: fp.cases, medianShape: [...fp.medianShape], medianSpacing: [...fp.medianSpacing], modality: fp.modality };
         reasons.push({ field: 'data', text: `Fingerprint of ${fp.cases} labelled case(s): median shape ${fp.medianShape.map((v) => Math.round(v)).join('×')}, median spacing ${fp.medianSpacing.map((v) => v.toFixed(2)).join('×')} mm (${fp.modality}).` });
-        for (const n of plan.notes) reasons.push({ field: 'plan', text: n });
+        // The fingerprint's notes: spacing applies to every model; patch/batch/voxel budget describe the 3D plan.
+        for (const n of plan.notes) {
+          if (/spacing/.test(n)) reasons.push({ field: 'plan', text: `Resampling: ${n}.` });
+          else reasons.push({ field: 'plan3d', text: `If you choose a 3D model: ${n}.` });
+        }
         reasons.push({ field: 'architecture', text: `2D U-Net: on this machine's ${os.cpus().length} CPU core(s) without a GPU a 2D step is about 20× cheaper than a 3D step (docs/ml-results.md); choose unet3d when a GPU backend loads.` });
         reasons.push({ field: 'patchSize', text: `Patch ${options.patchSize.join('×')} covers the largest slice at the target spacing, rounded up to a multiple of 2^(depth-1).` });
         reasons.push({ field: 'batchSize', text: `Batch ${options.batchSize} slices${options.loss.batchDice ? ', Dice over the whole batch (most slices hold little foreground; nnU-Net 2D)' : ''}.` });

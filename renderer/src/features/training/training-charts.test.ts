@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diceOption, formatEta, lossOption } from './training-charts';
+import { chainPoints, diceOption, formatEta, formatStep, lossOption } from './training-charts';
 
 const p = (epoch: number, loss: number, dice: (number | null)[]) => ({ epoch, epochs: 3, trainLoss: loss, valDice: dice, valMeanDice: null, lr: 1e-3, seconds: 2, steps: 4, stepSeconds: 0.5 });
 
@@ -13,5 +13,22 @@ describe('training charts', () => {
     expect(formatEta(30)).toBe('30 s left');
     expect(formatEta(600)).toBe('10 min left');
     expect(formatEta(null)).toBe('');
+  });
+
+  it('joins a resumed run to the runs it continues (epoch numbering goes on; redone epochs replace)', () => {
+    const runs = [
+      { id: '3', resumedFromRunId: '2', epochs: [p(3, 0.5, [0.4, 0.4]), p(4, 0.4, [0.5, 0.5])] },
+      { id: '2', resumedFromRunId: null, epochs: [p(1, 0.9, [0.1, 0.1]), p(2, 0.7, [0.2, 0.2]), p(3, 0.6, [0.3, 0.3])] },
+      { id: '1', resumedFromRunId: null, epochs: [p(1, 1, [0, 0])] },
+    ];
+    expect(chainPoints(runs, '3').map((x) => [x.epoch, x.trainLoss])).toEqual([[1, 0.9], [2, 0.7], [3, 0.5], [4, 0.4]]);
+    expect(chainPoints(runs, '3', [p(5, 0.3, [0.6, 0.6])]).map((x) => x.epoch)).toEqual([1, 2, 3, 4, 5]);
+    expect(chainPoints(runs, '1').map((x) => x.epoch)).toEqual([1]);
+    expect(chainPoints(runs, null, [p(1, 0.8, [0.2, 0.2])]).map((x) => x.epoch)).toEqual([1]);
+    // A cycle in corrupt data does not hang.
+    expect(chainPoints([{ id: 'a', resumedFromRunId: 'a', epochs: [p(1, 1, [0, 0])] }], 'a')).toHaveLength(1);
+    expect(formatStep(0.4321)).toBe('432 ms');
+    expect(formatStep(2.5)).toBe('2.50 s');
+    expect(formatStep(null)).toBe('—');
   });
 });

@@ -5,8 +5,8 @@ import type { ChartOption } from '../../ui/echarts';
 export function lossOption(points: readonly EpochPoint[]): ChartOption {
   return {
     backgroundColor: 'transparent',
-    grid: { left: 50, right: 16, top: 30, bottom: 30 },
-    title: { text: 'Training loss', textStyle: { fontSize: 12 } },
+    grid: { left: 50, right: 50, top: 62, bottom: 30 },
+    title: { text: 'Training loss', left: 4, textStyle: { fontSize: 12 } },
     tooltip: { trigger: 'axis' },
     xAxis: { type: 'value', name: 'epoch', minInterval: 1 },
     yAxis: { type: 'value', scale: true },
@@ -17,9 +17,10 @@ export function lossOption(points: readonly EpochPoint[]): ChartOption {
 export function diceOption(points: readonly EpochPoint[], classes: readonly string[]): ChartOption {
   return {
     backgroundColor: 'transparent',
-    grid: { left: 50, right: 16, top: 30, bottom: 30 },
-    title: { text: 'Validation Dice per class', textStyle: { fontSize: 12 } },
-    legend: { top: 0, right: 0, textStyle: { fontSize: 11 } },
+    grid: { left: 50, right: 50, top: 62, bottom: 30 },
+    title: { text: 'Validation Dice per class', left: 4, textStyle: { fontSize: 12 } },
+    // Below the title: class names are long ("posterior hippocampus") and would cover it.
+    legend: { top: 30, left: 4, textStyle: { fontSize: 11 } },
     tooltip: { trigger: 'axis' },
     xAxis: { type: 'value', name: 'epoch', minInterval: 1 },
     yAxis: { type: 'value', min: 0, max: 1 },
@@ -31,4 +32,36 @@ export function formatEta(seconds: number | null): string {
   if (seconds == null) return '';
   if (seconds < 90) return `${Math.round(seconds)} s left`;
   return `${Math.round(seconds / 60)} min left`;
+}
+
+interface RunPoints {
+  id: string;
+  resumedFromRunId: string | null;
+  epochs: readonly EpochPoint[];
+}
+
+/**
+ * The curves of a run including the runs it resumed: a resumed run continues its parent's epoch
+ * numbering, so the chart shows one continuous history instead of starting over at the resume.
+ */
+export function chainPoints(runs: readonly RunPoints[], runId: string | null, live: readonly EpochPoint[] = []): EpochPoint[] {
+  const byId = new Map(runs.map((r) => [r.id, r]));
+  const chain: RunPoints[] = [];
+  const seen = new Set<string>();
+  for (let r = runId === null ? undefined : byId.get(runId); r && !seen.has(r.id); r = r.resumedFromRunId ? byId.get(r.resumedFromRunId) : undefined) {
+    seen.add(r.id);
+    chain.unshift(r);
+  }
+  const out: EpochPoint[] = [];
+  for (const p of [...chain.flatMap((r) => r.epochs), ...live]) {
+    // A later run's epoch replaces an earlier one of the same number (work after the checkpoint is redone).
+    while (out.length && out[out.length - 1].epoch >= p.epoch) out.pop();
+    out.push(p);
+  }
+  return out;
+}
+
+export function formatStep(seconds: number | null | undefined): string {
+  if (seconds == null) return '—';
+  return seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(2)} s`;
 }

@@ -1,0 +1,110 @@
+/// <reference lib="dom" />
+// Reusable browser steps of the train -> evaluate -> promote loop (Training and Models screens),
+// shared by tests/e2e/training.test.ts and the full-loop test. Every step drives the real UI
+// (mouse clicks, typed values) and waits on what the screen or the database says, never on time.
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+
+/** Training tiny enough for a loaded 2-core machine: a 2D U-Net of width 4, a few steps per epoch. */
+export interface TinyTraining {
+  architecture?: string;
+  patch?: string;
+  batch?: number;
+  epochs?: number;
+  stepsPerEpoch?: number;
+  depth?: number;
+  width?: number;
+  /** The explicit "include accepted pseudo-labels" switch. */
+  includePseudo?: boolean;
+}
+
+export const TINY: Required<TinyTraining> = { architecture: 'unet2d', patch: '32x32', batch: 2, epochs: 2, stepsPerEpoch: 3, depth: 2, width: 4, includePseudo: false };
+
+/** Waits until the element's text matches; returns the text. */
+export async function waitText(page: Page, testId: string, pattern: RegExp, timeout = 120_000): Promise<string> {
+  const handle = await page.waitForFunction(
+    ([id, src, flags]) => {
+      const t = document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
+      return new RegExp(src, flags).test(t) ? t : null;
+    },
+    [testId, pattern.source, pattern.flags] as const,
+    { timeout, polling: 500 },
+  );
+  return (await handle.jsonValue()) as string;
+}
+
+/** Read-only query on the project database (the server holds the writer lock; WAL lets us read). */
+export function queryDb<T = Record<string, unknown>>(dir: string, sql: string, ...args: unknown[]): T[] {
+  const db = new Database(path.join(dir, 'project.db'), { readonly: true });
+  try {
+    return db.prepare(sql).all(...args) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+async function typeInto(page: Page, testId: string, value: string): Promise<void> {
+  const input = page.locator(`[data-testid="${testId}"]`);
+  await input.click({ clickCount: 3 });
+  await page.keyboard.type(value);
+  await page.keyboard.press('Tab');
+}
+
+/** Opens the Training screen from the navigation bar and waits for the proposed plan. */
+export async function openTraining(page: Page): Promise<void> {
+  await page.locator('[data-testid="nav-training"]').click();
+  await page.waitForSelector('[data-testid="plan-reasons"] li', { timeout: 120_000 });
+}
+
+/** Edits the plan on screen (keyboard into the fields, mouse on the selects and the switch). */
+export async function setTrainingOptions(page: Page, o: TinyTraining = {}): Promise<void> {
+  const t = { ...TINY, ...o };
+  await page.locator('[data-testid="opt-architecture"]').selectOption(t.architecture);
+  await typeInto(page, 'opt-patch', t.patch);
+  await typeInto(page, 'opt-batch', String(t.batch));
+  await page.locator('[data-testid="opt-budget-kind"]').selectOption('epochs');
+  await typeInto(page, 'opt-epochs', String(t.epochs));
+  await typeInto(page, 'opt-steps', String(t.stepsPerEpoch));
+  await typeInto(page, 'opt-depth', String(t.depth));
+  await typeInto(page, 'opt-width', String(t.width));
+  const pseudo = page.locator('[data-testid="opt-pseudo"] input[type="checkbox"]');
+  if ((await pseudo.isChecked()) !== t.includePseudo) await pseudo.click();
+}
+
+/** Opens Training, sets tiny options, clicks Start and waits for the progress bar. */
+export async function startTrainingFromUi(page: Page, o: TinyTraining = {}): Promise<void> {
+  await openTraining(page);
+  await page.waitForSelector('[data-testid="train-start"]:not([disabled])', { timeout: 120_000 });
+  await setTrainingOptions(page, o);
+  await page.locator('[data-testid="train-start"]').click();
+  await page.waitForSelector('[data-testid="train-progress"]', { timeout: 120_000 });
+}
+
+/** The number of epoch points the charts show now. */
+export async function epochsShown(page: Page): Promise<number> {
+  return Number((await page.locator('[data-testid="train-chart-points"]').getAttribute('data-points')) ?? 0);
+}
+
+/** Waits until the charts hold at least `n` epoch points (pushed live by training:epoch). */
+export async function waitForEpochPoints(page: Page, n: number, timeout = 600_000): Promise<void> {
+  await page.waitForFunction((k) => Number(document.querySelector('[data-testid="train-chart-points"]')?.getAttribute('data-points') ?? 0) >= k, n, { timeout, polling: 500 });
+}
+
+export interface CandidateOutcome {
+  version: number;
+  promoted: boolean;
+  notice: string;
+}
+
+/** Waits for the training job's end: the candidate evaluated on the test split and the gate's decision shown. */
+export async function waitForCandidate(page: Page, timeout = 900_000): Promise<CandidateOutcome> {
+  const notice = await waitText(page, 'train-notice', /done: model v\d+/, timeout);
+  return { version: Number(/model v(\d+)/.exec(notice)![1]), promoted: /Promoted \(passed the gate\)/.test(notice), notice };
+}
+
+/** Opens the Models screen and waits for the version's row. */
+export async function openModels(page: Page, version?: number): Promise<void> {
+  await page.locator('[data-testid="nav-models"]').click();
+  await page.waitForSelector(version === undefined ? '[data-testid="models-screen"]' : `[data-testid="model-row-v${version}"]`, { timeout: 120_000 });
+}
