@@ -10,6 +10,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { SegloopError } from '../../../shared/errors';
+import { diskFullError, isDiskFullError } from '../base/fs';
+import { mapSqliteError } from './db';
 
 export const SEGLOOP_DIR = '.segloop';
 export const LOCK_DB = 'lock.db';
@@ -85,7 +87,8 @@ export function acquireProjectLock(projectDir: string, options: { command?: stri
     if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY') || (err as { code?: string }).code?.startsWith('SQLITE_LOCKED')) {
       throw lockedError(projectDir);
     }
-    throw err;
+    // SQLITE_FULL (a full disk) and the like: one of the project's codes, not a raw SqliteError.
+    throw mapSqliteError(err);
   }
   const previous = readLockHolder(projectDir);
   const holder: LockHolder = {
@@ -96,8 +99,16 @@ export function acquireProjectLock(projectDir: string, options: { command?: stri
     nonce: randomBytes(8).toString('hex'),
   };
   const tmp = path.join(dir, `.${LOCK_INFO}.${holder.nonce}`);
-  writeFileSync(tmp, JSON.stringify(holder, null, 2));
-  renameSync(tmp, path.join(dir, LOCK_INFO));
+  try {
+    writeFileSync(tmp, JSON.stringify(holder, null, 2));
+    renameSync(tmp, path.join(dir, LOCK_INFO));
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    db.exec('ROLLBACK');
+    db.close();
+    if (isDiskFullError(err)) throw diskFullError(path.join(dir, LOCK_INFO), err);
+    throw err;
+  }
   const entry: Held = { refs: 1, db, holder };
   held.set(projectDir, entry);
   return handle(projectDir, entry, true, previous);

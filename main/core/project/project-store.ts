@@ -3,9 +3,9 @@
 // in one transaction; stray files are removed by recover()).
 import { existsSync, statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { SegloopError } from '../../../shared/errors';
+import { defaultActor } from '../base/actor';
 import { AlRoundRepository } from './al-round-repository';
 import { AuditRepository } from './audit-repository';
 import { openDatabase, RepoContext, type Db } from './db';
@@ -471,6 +471,8 @@ export class ProjectStore {
       for (const rel of created) {
         if (!this.isReferenced(rel)) await fsp.rm(path.join(this.dir, rel), { force: true }).catch(() => undefined);
       }
+      // A folder made for this write and left empty (rmdir refuses a non-empty one): as before.
+      for (const f of files) await fsp.rmdir(path.dirname(path.join(this.dir, f.rel))).catch(() => undefined);
       throw err;
     }
   }
@@ -513,13 +515,5 @@ function fileIdentity(file: string): { dev: number; ino: number } | null {
     return { dev: st.dev, ino: st.ino };
   } catch {
     return null;
-  }
-}
-
-function defaultActor(): string {
-  try {
-    return os.userInfo().username || 'unknown';
-  } catch {
-    return 'unknown';
   }
 }
