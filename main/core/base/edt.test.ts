@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { edt, squaredEdt } from './edt';
-import { mulberry32 } from '../base/rng';
+import { mulberry32 } from './rng';
 
 function bruteForce(mask: Uint8Array, shape: [number, number, number], sp: [number, number, number]): Float64Array {
   const [nx, ny, nz] = shape;
