@@ -4,9 +4,20 @@ import { z } from 'zod';
 
 const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/);
 
+export const AlParamView = z.object({
+  name: z.string(),
+  type: z.enum(['number', 'integer', 'string', 'boolean']),
+  default: z.union([z.number(), z.string(), z.boolean()]).nullable(),
+  description: z.string(),
+});
+
 export const AlStrategyView = z.object({
   name: z.string(),
   description: z.string(),
+  /** Tunable parameters (beta, score key, diversity...), with defaults. */
+  params: z.array(AlParamView),
+  /** The score key the strategy ranks by (null: none, e.g. random): the queue's score column. */
+  scoreKey: z.string().nullable(),
   /** Whether it needs a trained model (uncertainty scores or features). */
   needsModel: z.boolean(),
 });
@@ -19,8 +30,13 @@ export const AlSelectInput = z
     count: z.number().int().min(1).max(1000),
     modelId: Id.optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    /** Mean over test-time flips (also implied by a TTA-variance strategy). */
+    tta: z.boolean().optional(),
+    /** Strategy parameters (e.g. beta of PowerPE, diversity factor); checked by the strategy. */
+    params: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,31}$/), z.union([z.number().finite(), z.string().max(64), z.boolean()])).optional(),
   })
   .strict();
+export type AlSelectInput = z.infer<typeof AlSelectInput>;
 
 export const AlPickView = z.object({
   imageId: Id,
@@ -38,6 +54,12 @@ export const AlRoundView = z.object({
   strategy: z.string(),
   modelId: Id.nullable(),
   modelVersion: z.number().int().nullable(),
+  seed: z.number().int().nullable(),
+  params: z.record(z.string(), z.unknown()),
+  /** The score the strategy ranked by (null: random / diversity only). */
+  scoreKey: z.string().nullable(),
+  /** Images scored for this round (0: a model-free round). */
+  scored: z.number().int().nonnegative(),
   createdAt: z.string(),
   picks: z.array(AlPickView),
 });

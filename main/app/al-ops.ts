@@ -1,68 +1,74 @@
 // Handlers of 'al:strategies' / 'al:select' / 'al:rounds' on top of core/active-learning.
-// al:select is a job. Until core's selectInProject (model scoring in a worker) is available,
-// strategies that need model scores or features are refused with a clear message; strategies
-// that need none (random baselines) select from the unlabelled, non-test pool here.
-import { SegloopError } from '../../shared/errors';
-import { listStrategies, selectFromPool, strategyNeeds } from '../core/active-learning';
-import type { JsonObject } from '../core/project/types';
+// al:select is a job running core's selectInProject (the pool scored by the model in a worker
+// process, any registered strategy). The request is checked completely before the job exists
+// (unknown strategy, count beyond the pool, no unlabelled image, no model for a strategy that
+// needs one): the caller gets the typed error and nothing is recorded.
+import { listStrategiesInfo, strategyNeeds, toAlRound } from '../core/active-learning';
+import { submitSelection } from '../core/jobs/select-job';
 import type { Handlers } from './dispatch';
-import { idOrNull, queuedBehind, reportResult, type LoopDeps } from './loop-context';
+import { dbId, idOrNull, queuedBehind, reportResult, type LoopDeps } from './loop-context';
 
 export type AlOps = Pick<Handlers, 'al:strategies' | 'al:select' | 'al:rounds'>;
+
+/** The score a strategy ranks by with its default params (null: none). */
+function scoreKeyOf(name: string): string | null {
+  return strategyNeeds(name).scores[0] ?? null;
+}
 
 export function alOps(deps: LoopDeps): AlOps {
   const { store, jobs, author } = deps;
   return {
     async 'al:strategies'() {
-      const strategies = listStrategies().map((s) => {
-        const n = s.needs({});
-        return { name: s.name, description: s.description, needsModel: n.scores.length > 0 || n.features || n.foreground };
+      const strategies = listStrategiesInfo().map((s) => {
+        const n = strategyNeeds(s.name);
+        return {
+          name: s.name,
+          description: s.description,
+          params: s.params.map((p) => ({ name: p.name, type: p.type, default: p.default, description: p.description })),
+          scoreKey: scoreKeyOf(s.name),
+          needsModel: n.scores.length > 0 || n.features || n.foreground,
+        };
       });
-      return { strategies, defaultStrategy: strategies.find((s) => !s.needsModel)?.name ?? strategies[0]?.name ?? null };
+      // With a model the product's point is uncertainty; without one only the baselines can run.
+      const hasModel = store.models.list().some((m) => m.weightsPath !== null);
+      const preferred = hasModel ? ['power-entropy', 'entropy'] : ['random'];
+      const defaultStrategy = preferred.find((n) => strategies.some((s) => s.name === n && (hasModel || !s.needsModel))) ?? strategies.find((s) => !s.needsModel)?.name ?? null;
+      return { strategies, defaultStrategy };
     },
 
     async 'al:select'(input) {
-      const needs = strategyNeeds(input.strategy);
-      if (needs.scores.length || needs.features || needs.foreground) {
-        throw new SegloopError('INVALID_ARGUMENT', `Strategy "${input.strategy}" needs model scores, which the app cannot compute yet (use \`segloop select\`), or pick a strategy without a model.`);
-      }
-      const labelled = store.labelVersions.latestPerImage().map((v) => v.imageId);
-      const test = store.images.list({ split: 'test' }).map((i) => i.id);
-      const pool = store.images.list().map((i) => ({ imageId: i.id, scores: {} }));
-      // Validate now (unknown strategy, empty pool, budget) so the caller gets the error, not a failed job.
-      selectFromPool({ strategy: input.strategy, pool, budget: input.count, seed: input.seed ?? 0, labelledIds: labelled, excludedIds: test });
-      const handle = jobs.submit('al-select', async (ctx) => {
-        ctx.report({ fraction: 0.5, message: `Selecting ${input.count} image(s) with ${input.strategy}` });
-        const picks = selectFromPool({ strategy: input.strategy, pool, budget: input.count, seed: input.seed ?? Date.now() % 2 ** 31, labelledIds: labelled, excludedIds: test });
-        const scores: JsonObject = Object.fromEntries(picks.map((p) => [String(p.imageId), { score: p.score, rank: p.rank, reason: p.reason }]));
-        const round = store.alRounds.create({ strategy: input.strategy, modelId: null, selected: picks.map((p) => p.imageId), scores }, { actor: author });
-        return { roundId: round.id, picks };
-      });
-      reportResult(deps, 'al-select', handle, (v) => ({ roundId: String(v.roundId), picks: v.picks.length }));
+      const modelId = input.modelId === undefined ? undefined : dbId(input.modelId, 'MODEL_NOT_FOUND', 'model');
+      // A random seed when none is given, but recorded in the round so it can be replayed.
+      const seed = input.seed ?? Math.floor(Math.random() * 2 ** 31);
+      const handle = submitSelection(jobs, store, { strategy: input.strategy, count: input.count, modelId, seed, params: input.params ?? {}, tta: input.tta, actor: author });
+      reportResult(deps, 'al-select', handle, (v) => ({ roundId: String(v.roundId), picks: v.picks.length, scored: Object.keys(v.scores).length, modelVersion: v.modelVersion, backend: v.backend }));
       return { jobId: handle.id, queuedBehind: queuedBehind(jobs, handle.id) };
     },
 
     async 'al:rounds'() {
       const latest = new Map(store.labelVersions.latestPerImage().map((v) => [v.imageId, v]));
-      const rounds = store.alRounds.list().map((r) => {
+      const rounds = store.alRounds.list().map((row) => {
+        const r = toAlRound(row);
         const model = r.modelId !== null ? store.models.get(r.modelId) : null;
         return {
           id: String(r.id),
           strategy: r.strategy,
           modelId: idOrNull(r.modelId),
-          modelVersion: model?.version ?? null,
+          modelVersion: r.modelVersion ?? model?.version ?? null,
+          seed: r.seed,
+          params: r.params,
+          scoreKey: r.scoreKey,
+          scored: Object.keys(r.scores).length,
           createdAt: r.createdAt,
-          picks: r.selected.map((imageId, i) => {
-            const img = store.images.get(imageId);
-            const s = r.scores[String(imageId)] as { score?: unknown; reason?: unknown } | number | undefined;
-            const score = typeof s === 'number' ? s : typeof s?.score === 'number' ? s.score : null;
-            const lv = latest.get(imageId);
+          picks: r.picks.map((p, i) => {
+            const img = store.images.get(p.imageId);
+            const lv = latest.get(p.imageId);
             return {
-              imageId: String(imageId),
-              image: img ? (img.sourceName ?? img.path).replace(/\.nii(\.gz)?$/i, '') : String(imageId),
+              imageId: String(p.imageId),
+              image: img ? (img.sourceName ?? img.path).replace(/\.nii(\.gz)?$/i, '') : String(p.imageId),
               rank: i + 1,
-              score,
-              reason: typeof s === 'object' && typeof s?.reason === 'string' ? s.reason : r.strategy,
+              score: typeof p.score === 'number' && Number.isFinite(p.score) ? p.score : null,
+              reason: p.reason || r.strategy,
               labelStatus: lv ? ('labelled' as const) : ('unlabelled' as const),
               labelledSinceRound: lv ? lv.createdAt > r.createdAt : false,
             };

@@ -48,7 +48,9 @@ export function registerSelect(program: Command): void {
         });
         emit(f, out, () =>
           [
-            `round ${out.roundId}: ${out.strategy} with model v${out.modelVersion} (id ${out.modelId}), seed ${out.seed}, ${Object.keys(out.scores).length} images scored (${out.backend})`,
+            out.modelId === null
+              ? `round ${out.roundId}: ${out.strategy} without a model (nothing to score), seed ${out.seed}`
+              : `round ${out.roundId}: ${out.strategy} with model v${out.modelVersion} (id ${out.modelId}), seed ${out.seed}, ${Object.keys(out.scores).length} images scored (${out.backend})`,
             ...out.picks.map((p) => `  ${p.rank}. image ${p.imageId}: ${p.reason}`),
           ].join('\n'),
         );

@@ -21,8 +21,9 @@ export interface AlRoundMeta {
   format: 'segloop-al-round/1';
   seed: number;
   params: Record<string, unknown>;
+  /** Empty (and modelVersion null): a model-free strategy ran without a model. */
   modelIds: number[];
-  modelVersion: number;
+  modelVersion: number | null;
   /** The score the strategy ranked by (null: random / diversity only). */
   scoreKey: string | null;
   picks: Pick[];

@@ -18,6 +18,7 @@ import { ROUND_META_KEY, type AlRoundMeta } from '../active-learning/rounds';
 import type { TaskEvent } from '../worker/protocol';
 import { runWorkerTask, type WorkerLauncher } from '../worker/worker-host';
 import { modelSpecs, resolveModels } from './predict-job';
+import type { JobHandle, JobQueue } from './job-queue';
 
 export interface SelectInProjectOptions {
   strategy: string;
@@ -39,8 +40,9 @@ export interface SelectInProjectOptions {
 
 export interface SelectInProjectResult {
   roundId: number;
-  modelId: number;
-  modelVersion: number;
+  /** null: a model-free strategy ran without a model (nothing scored). */
+  modelId: number | null;
+  modelVersion: number | null;
   strategy: string;
   seed: number;
   picks: Pick[];
@@ -60,7 +62,29 @@ export function selectableImages(store: ProjectStore): { selectable: ImageRow[];
   };
 }
 
-export async function selectInProject(store: ProjectStore, opts: SelectInProjectOptions): Promise<SelectInProjectResult> {
+/** What a validated request resolved to; made before any work, so a bad request records nothing. */
+export interface SelectionPlan {
+  strategy: string;
+  params: Record<string, unknown>;
+  seed: number;
+  count: number;
+  /** Empty: the strategy needs no model and none was named (random): nothing to score. */
+  models: ModelRow[];
+  needs: ReturnType<typeof strategyNeeds>;
+  selectable: ImageRow[];
+  labelledIds: number[];
+  testIds: number[];
+}
+
+/**
+ * Checks a request without doing any work: strategy known and its params valid, count a
+ * positive integer that fits the pool, an unlabelled non-test image exists, the model(s)
+ * exist with weights when the strategy needs scores/features/foreground (MODEL_NOT_FOUND
+ * otherwise). Handlers call it before submitting the job so the caller gets the error.
+ */
+export type SelectionRequest = Omit<SelectInProjectOptions, 'tta' | 'backend' | 'signal' | 'onEvent' | 'launcher' | 'entry' | 'actor'>;
+
+export function planSelection(store: ProjectStore, opts: SelectionRequest): SelectionPlan {
   const strategy = getStrategy(opts.strategy); // UNKNOWN_STRATEGY before anything else
   const params = opts.params ?? {};
   const needs = strategyNeeds(strategy.name, params); // INVALID_ARGUMENT on a bad score param
@@ -68,12 +92,29 @@ export async function selectInProject(store: ProjectStore, opts: SelectInProject
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed)) throw new SegloopError('INVALID_ARGUMENT', `The seed must be an integer, got ${seed}.`);
   const ids = opts.modelIds?.length ? opts.modelIds : opts.modelId !== undefined ? [opts.modelId] : undefined;
-  const models: ModelRow[] = resolveModels(store, ids); // MODEL_NOT_FOUND
+  const needsModel = needs.scores.length > 0 || needs.features || needs.foreground;
+  // A model-free strategy (random) scores with a model only when one is named: the baseline must
+  // work on a project that has no model yet (the first round of a new project).
+  const models: ModelRow[] = needsModel || ids ? resolveModels(store, ids) : []; // MODEL_NOT_FOUND
+  for (const m of models) {
+    if (!m.weightsPath || !m.weightsSha256) throw new SegloopError('MODEL_NOT_FOUND', `Model v${m.version} (id ${m.id}) has no weights.`, { id: m.id });
+  }
   const { selectable, labelledIds, testIds } = selectableImages(store);
   if (!selectable.length) throw new SegloopError('NO_UNLABELLED_IMAGES', 'Every image outside the test split already has a label: there is nothing to select.');
   if (opts.count > selectable.length) {
     throw new SegloopError('BUDGET_EXCEEDS_POOL', `Asked for ${opts.count} images but only ${selectable.length} unlabelled image(s) can be selected.`, { count: opts.count, pool: selectable.length });
   }
+  return { strategy: strategy.name, params, seed, count: opts.count, models, needs, selectable, labelledIds, testIds };
+}
+
+function cancelledIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new SegloopError('JOB_CANCELLED', 'The selection was cancelled before anything was recorded.');
+}
+
+export async function selectInProject(store: ProjectStore, opts: SelectInProjectOptions): Promise<SelectInProjectResult> {
+  const plan = planSelection(store, opts);
+  const { params, seed, models, needs, selectable, labelledIds, testIds } = plan;
+  if (!models.length) return selectWithoutModel(store, plan, opts);
   const specs = await modelSpecs(store, models);
   const wantFeatures = needs.features;
   const labelledForFeatures = wantFeatures ? store.images.list().filter((i) => labelledIds.includes(i.id) && i.split !== 'test') : [];
@@ -106,7 +147,9 @@ export async function selectInProject(store: ProjectStore, opts: SelectInProject
         pool.push({ imageId, scores: c.scores, foregroundVoxelsPerClass: c.foregroundVoxelsPerClass, features: c.features ?? undefined });
       }
     }
-    const picks = selectFromPool({ strategy: strategy.name, pool, budget: opts.count, seed, params, labelledIds, excludedIds: testIds, labelledFeatures });
+    const picks = selectFromPool({ strategy: plan.strategy, pool, budget: plan.count, seed, params, labelledIds, excludedIds: testIds, labelledFeatures });
+    // Past this point the round gets recorded; a cancel that arrived during scoring stops here.
+    cancelledIfAborted(opts.signal);
 
     // Filing: predictions first (files, then rows), then the round in one transaction.
     const scoresById: Record<number, Record<string, number>> = {};
@@ -132,9 +175,42 @@ export async function selectInProject(store: ProjectStore, opts: SelectInProject
       backend: res.backend,
     };
     const roundScores: JsonObject = JSON.parse(JSON.stringify({ ...Object.fromEntries(Object.entries(scoresById)), [ROUND_META_KEY]: meta }));
-    const round = store.alRounds.create({ strategy: strategy.name, modelId: models[0].id, selected: picks.map((p) => p.imageId), scores: roundScores }, { actor: opts.actor });
-    return { roundId: round.id, modelId: models[0].id, modelVersion: models[0].version, strategy: strategy.name, seed, picks, scores: scoresById, backend: res.backend };
+    const round = store.alRounds.create({ strategy: plan.strategy, modelId: models[0].id, selected: picks.map((p) => p.imageId), scores: roundScores }, { actor: opts.actor });
+    return { roundId: round.id, modelId: models[0].id, modelVersion: models[0].version, strategy: plan.strategy, seed, picks, scores: scoresById, backend: res.backend };
   } finally {
     await fs.rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** A model-free strategy with no model named: pick from the pool as it is, record the round. */
+function selectWithoutModel(store: ProjectStore, plan: SelectionPlan, opts: SelectInProjectOptions): SelectInProjectResult {
+  const pool: CandidateImage[] = plan.selectable.map((i) => ({ imageId: i.id, scores: {} }));
+  opts.onEvent?.({ type: 'progress', fraction: 0.5, message: `Selecting ${plan.count} of ${pool.length} image(s) with ${plan.strategy} (no model needed)`, etaSeconds: null });
+  const picks = selectFromPool({ strategy: plan.strategy, pool, budget: plan.count, seed: plan.seed, params: plan.params, labelledIds: plan.labelledIds, excludedIds: plan.testIds });
+  cancelledIfAborted(opts.signal);
+  const meta: AlRoundMeta = { format: 'segloop-al-round/1', seed: plan.seed, params: plan.params, modelIds: [], modelVersion: null, scoreKey: null, picks, backend: 'none' };
+  const round = store.alRounds.create({ strategy: plan.strategy, modelId: null, selected: picks.map((p) => p.imageId), scores: JSON.parse(JSON.stringify({ [ROUND_META_KEY]: meta })) as JsonObject }, { actor: opts.actor });
+  return { roundId: round.id, modelId: null, modelVersion: null, strategy: plan.strategy, seed: plan.seed, picks, scores: {}, backend: 'none' };
+}
+
+/**
+ * The selection as a queue job (the app's al:select). Exclusive when it scores with a model
+ * (one ML owner of the CPU/GPU at a time); worker progress becomes job progress; cancel aborts
+ * the worker and records nothing.
+ */
+export function submitSelection(queue: JobQueue, store: ProjectStore, opts: Omit<SelectInProjectOptions, 'signal' | 'onEvent'>, onEvent?: (jobId: string, e: TaskEvent) => void): JobHandle<SelectInProjectResult> {
+  const plan = planSelection(store, opts); // throws now: the caller sees the error, no job exists
+  return queue.submit(
+    'al-select',
+    (ctx) =>
+      selectInProject(store, {
+        ...opts,
+        signal: ctx.signal,
+        onEvent: (e) => {
+          if (e.type === 'progress') ctx.report({ fraction: e.fraction, message: e.message, etaSeconds: e.etaSeconds });
+          onEvent?.(ctx.id, e);
+        },
+      }),
+    { exclusive: plan.models.length > 0 },
+  );
 }
