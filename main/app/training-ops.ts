@@ -11,7 +11,7 @@ import { SegloopError } from '../../shared/errors';
 import type { EpochPoint, JobStarted, TrainingOptions, TrainingPlanView, TrainingRunView } from '../../shared/training-schema';
 import { parseTrainingConfigOverrides, type TrainingConfigOverrides } from '../../shared/training-config';
 import { submitTraining } from '../core/jobs/ml-jobs';
-import { defaultTrainingConfig, findResumableRun, planFromCases, runDirOf, type TrainInProjectOptions } from '../core/jobs/train-job';
+import { defaultTrainingConfig, findResumableRun, planFromCases, PSEUDO_LABEL_SOURCES, runDirOf, type TrainInProjectOptions } from '../core/jobs/train-job';
 import { getModelDefinition, listModels } from '../core/ml/models';
 import type { ProjectStore } from '../core/project';
 import type { TrainingRunRow } from '../core/project/types';
@@ -26,7 +26,7 @@ export type TrainingOps = Pick<Handlers, 'training:plan' | 'training:start' | 't
 
 const EPOCHS_FILE = 'epochs.jsonl';
 /** Sources that count as pseudo-labels: trained on only when the user switches them on. */
-export const PSEUDO_SOURCES = new Set(['pseudo', 'ai_accepted']);
+export const PSEUDO_SOURCES = PSEUDO_LABEL_SOURCES;
 
 export function foregroundClasses(store: ProjectStore): string[] {
   return store.labelSchema

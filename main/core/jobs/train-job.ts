@@ -166,17 +166,30 @@ export async function planFromCases(cases: readonly TrainCase[], numClasses: num
   return { fingerprint, plan };
 }
 
-interface Snapshot {
+/**
+ * Label sources the model made (a prediction accepted unchanged in Review, or a pseudo-label):
+ * trained on only when the user switches "include accepted pseudo-labels" on. An `ai_edited`
+ * label was corrected by a person and counts as theirs.
+ */
+export const PSEUDO_LABEL_SOURCES: ReadonlySet<string> = new Set(['pseudo', 'ai_accepted']);
+
+export interface Snapshot {
   cases: TrainCase[];
   labelVersionIds: number[];
   /** Images left out because they are in the training exclusion set (`segloop prune`). */
   excludedImageIds: number[];
 }
 
-async function collectCases(store: ProjectStore, labelVersionIds: number[] | null, includePseudo: boolean): Promise<Snapshot> {
+/**
+ * The data snapshot of a run: the given label versions (a resumed run keeps its data), or the
+ * newest label of every image outside the test split, model-made labels only when asked for.
+ * An image whose newest label is model-made is left out entirely (not trained on an older label):
+ * the user's latest decision about that image was to take the model's answer.
+ */
+export async function collectCases(store: ProjectStore, labelVersionIds: number[] | null, includePseudo: boolean): Promise<Snapshot> {
   const versions = labelVersionIds
     ? labelVersionIds.map((id) => store.labelVersions.require(id))
-    : store.labelVersions.latestPerImage().filter((lv) => includePseudo || lv.source !== 'pseudo');
+    : store.labelVersions.latestPerImage().filter((lv) => includePseudo || !PSEUDO_LABEL_SOURCES.has(lv.source));
   const cases: TrainCase[] = [];
   const ids: number[] = [];
   const excludedSet = labelVersionIds ? new Set<number>() : excludedImageIds(store); // a resumed run keeps its data
