@@ -18,13 +18,14 @@
 import { SegloopError } from '../../../shared/errors';
 import { edt } from './edt';
 import { percentileSorted } from '../base/stats';
+import type { ReadonlyVec3 } from '../base/vec3';
 
-export type Vec3 = readonly [number, number, number];
+export type { Vec3 } from '../base/vec3';
 
 export interface LabelMap {
   /** Integer labels in nibabel order: [i, j, k] at data[i + X*(j + Y*k)]. */
   data: ArrayLike<number>;
-  shape: Vec3;
+  shape: ReadonlyVec3;
 }
 
 export type EmptyCase = 'none' | 'both' | 'pred' | 'ref';
@@ -70,7 +71,7 @@ export interface SegmentationMetrics {
 
 export interface SegmentationMetricsOptions {
   /** Voxel size in mm per axis (i, j, k). */
-  spacing: Vec3;
+  spacing: ReadonlyVec3;
   /**
    * Labels to score. Default: every non-zero label present in either map. Pass the schema's
    * foreground labels to make a class missing from both maps count (as bothEmpty, Dice 1).
@@ -218,7 +219,7 @@ export interface DirectedDistances {
 }
 
 /** The two directed surface-distance sets for one label (both masks must be non-empty). */
-export function directedSurfaceDistances(pred: LabelMap, ref: LabelMap, spacing: Vec3, label: number): DirectedDistances {
+export function directedSurfaceDistances(pred: LabelMap, ref: LabelMap, spacing: ReadonlyVec3, label: number): DirectedDistances {
   const s = ref.shape;
   return directedInBox(pred.data, ref.data, s, spacing, label, { lo: [0, 0, 0], hi: [s[0] - 1, s[1] - 1, s[2] - 1] });
 }
@@ -231,8 +232,8 @@ interface Box {
 function surfaceDistances(
   pred: ArrayLike<number>,
   ref: ArrayLike<number>,
-  shape: Vec3,
-  spacing: Vec3,
+  shape: ReadonlyVec3,
+  spacing: ReadonlyVec3,
   label: number,
   box: Box,
 ): { hd95: number; hd: number; assd: number } {
@@ -252,7 +253,7 @@ function surfaceDistances(
 // Works on the bounding box of both masks: every surface voxel lies inside it, so the nearest
 // surface voxel (and hence the EDT value at every query point) is the same as on the full grid.
 // Outside the box neither mask has voxels, so "outside the box" correctly counts as "outside".
-function directedInBox(pred: ArrayLike<number>, ref: ArrayLike<number>, shape: Vec3, spacing: Vec3, label: number, box: Box): DirectedDistances {
+function directedInBox(pred: ArrayLike<number>, ref: ArrayLike<number>, shape: ReadonlyVec3, spacing: ReadonlyVec3, label: number, box: Box): DirectedDistances {
   const bx = box.hi[0] - box.lo[0] + 1;
   const by = box.hi[1] - box.lo[1] + 1;
   const bz = box.hi[2] - box.lo[2] + 1;
@@ -279,7 +280,7 @@ function directedInBox(pred: ArrayLike<number>, ref: ArrayLike<number>, shape: V
 }
 
 /** 1 where the mask has a 6-neighbour outside it (out of the grid counts as outside). */
-export function surface(mask: Uint8Array, shape: Vec3): Uint8Array {
+export function surface(mask: Uint8Array, shape: ReadonlyVec3): Uint8Array {
   const [nx, ny, nz] = shape;
   const sx = 1;
   const sy = nx;

@@ -13,6 +13,7 @@ import { basename } from 'node:path';
 import { SegloopError } from '../../../shared/errors';
 import { isNativeTransferSyntax, parseDicomFile, transferSyntaxName, type DicomFileHeader, type ParsedDicomFile } from './dicom-header';
 import type { DType, Mat4, Volume, VoxelArray } from './volume';
+import type { Vec3 } from '../base/vec3';
 
 export interface DicomVolume extends Volume {
   seriesUid: string;
@@ -46,8 +47,6 @@ export interface ReadDicomSeriesOptions {
 const ORIENTATION_TOLERANCE = 1e-3;
 const DUPLICATE_POSITION_MM = 1e-2;
 const TILT_TOLERANCE_MM = 0.05;
-
-type Vec3 = [number, number, number];
 
 const cross = (a: Vec3, b: Vec3): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 const dot = (a: Vec3, b: Vec3): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];

@@ -1,9 +1,10 @@
 // Voxel-to-world geometry, written to give the same numbers as nibabel (affines.py,
 // orientations.py, quaternions.py, Nifti1Header.get_qform/set_qform).
 import { SegloopError } from '../../../shared/errors';
+import type { Vec3 } from '../base/vec3';
 import type { Mat4, Volume, VoxelArray } from './volume';
 
-export type Vec3 = [number, number, number];
+export type { Vec3 };
 /** Per input axis: the world axis it runs along (0 = x/R, 1 = y/A, 2 = z/S) and its sign. */
 export type Orientation = Array<{ axis: number; flip: 1 | -1 } | null>;
 

@@ -6,9 +6,9 @@
 // transaction that also writes an audit_log entry (who, when, which images, from which run and
 // why). The audit log is append-only, so the full history of the set is there. No migration:
 // the set is small and needs no queries beyond "which ids are excluded now".
-import os from 'node:os';
 import { z } from 'zod';
 import { SegloopError } from '../../../shared/errors';
+import { defaultActor } from '../base/actor';
 import { RepoContext, mapSqliteError } from '../project/db';
 import type { ProjectStore } from '../project';
 
@@ -28,12 +28,7 @@ export type ExclusionEntry = z.infer<typeof ExclusionEntry>;
 const ExclusionSet = z.object({ entries: z.array(ExclusionEntry) });
 
 function actorOf(actor?: string): string {
-  if (actor) return actor;
-  try {
-    return os.userInfo().username || 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  return actor || defaultActor();
 }
 
 function read(store: ProjectStore): ExclusionEntry[] {

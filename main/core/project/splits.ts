@@ -16,8 +16,8 @@
 //
 // Uses only the store's public API plus `store.database` to write the split-level audit entries in
 // the same transaction as the per-image moves.
-import os from 'node:os';
 import { SegloopError } from '../../../shared/errors';
+import { defaultActor } from '../base/actor';
 import { createRng, mulberry32 } from '../base/rng';
 import type { ProjectStore } from './project-store';
 import type { ImageRow, JsonObject, Split } from './types';
@@ -284,15 +284,6 @@ function writeAudit(store: ProjectStore, action: string, details: JsonObject, ac
   store.database
     .prepare('INSERT INTO audit_log (at, actor, action, entity, entity_id, details) VALUES (?, ?, ?, ?, ?, ?)')
     .run(new Date().toISOString(), actor ?? defaultActor(), action, 'project', null, JSON.stringify(details));
-}
-
-function defaultActor(): string {
-  // What ProjectStore records when no actor is named: the OS user.
-  try {
-    return os.userInfo().username || 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 function checkFraction(name: string, v: number): void {

@@ -6,9 +6,10 @@
 import type { Mat4, Volume } from '../../../core/imaging/volume';
 import { SegloopError } from '../../../../shared/errors';
 import { gridSize, volumeToGrid, type Grid } from './layout';
+import type { Vec3 } from '../../base/vec3';
 
 export type Interp = 'linear' | 'nearest';
-export type Vec3 = [number, number, number];
+export type { Vec3 };
 
 /** Sample `grid` at output voxels o (shape outShape) at input coordinate o * scale (per axis). */
 export function resampleScaled(grid: Grid, outShape: Vec3, scale: Vec3, interp: Interp): Grid {
