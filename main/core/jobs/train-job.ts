@@ -264,6 +264,8 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
     config.minutes = opts.minutes ?? config.minutes ?? null;
     if (config.epochs == null && config.minutes == null) config.epochs = 20;
   }
+  // The model's parent: the version in use when the run started (what this candidate competes with).
+  const parentModelId = store.models.promoted()?.id ?? null;
   const runConfig: JsonObject = JSON.parse(JSON.stringify({ trainer: config, resumedFromRun: resumedRun?.id ?? null }));
   let run = store.trainingRuns.create({ config: runConfig, dataSnapshot: { labelVersionIds: snapshot.labelVersionIds, excludedImageIds: snapshot.excludedImageIds } }, { actor: opts.actor });
   opts.onRun?.(run);
@@ -346,7 +348,7 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
   let model: ModelRow | null = null;
   store.database
     .transaction(() => {
-      const created = store.models.create({ architecture: result.meta.architecture, config: modelConfig, trainingRunId: run.id, metrics }, { actor: opts.actor });
+      const created = store.models.create({ architecture: result.meta.architecture, config: modelConfig, parentId: parentModelId !== null && store.models.get(parentModelId) ? parentModelId : null, trainingRunId: run.id, metrics }, { actor: opts.actor });
       model = store.models.setWeights(created.id, rel, sha, { actor: opts.actor });
       store.trainingRuns.appendLog(run.id, `${new Date().toISOString()} [info] model v${model.version} (id ${model.id}) saved: ${rel}; stop: ${result.stopReason}\n`);
       run = store.trainingRuns.finish(run.id, 'completed', null, { actor: opts.actor });
