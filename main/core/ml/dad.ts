@@ -18,6 +18,7 @@ import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import { SegloopError } from '../../../shared/errors';
 import { writeFileAtomic } from '../project/files';
+import { segmentationMetrics, type Vec3 } from '../evaluation/metrics';
 
 export const DAD_FILE = 'dad.json';
 export const DAD_FORMAT = 'segloop-dad-1';
@@ -47,26 +48,23 @@ export const DAD_METRIC = 'mean Dice over labelled foreground classes present in
  * `labelled`: K 0/1 flags (undefined = all classes labelled).
  */
 export function targetDice(pred: ArrayLike<number>, ref: ArrayLike<number>, numClasses: number, labelled?: readonly number[], offset = 0, length = ref.length - offset): number | null {
-  const K = numClasses;
-  const inter = new Float64Array(K);
-  const ps = new Float64Array(K);
-  const rs = new Float64Array(K);
-  for (let v = offset; v < offset + length; v++) {
-    const p = pred[v];
-    const r = ref[v];
-    if (p >= 0 && p < K) ps[p]++;
-    if (r >= 0 && r < K) rs[r]++;
-    if (p === r && r >= 0 && r < K) inter[r]++;
-  }
-  let sum = 0;
-  let n = 0;
-  for (let k = 1; k < K; k++) {
-    if (labelled && !labelled[k]) continue;
-    if (rs[k] === 0) continue;
-    sum += (2 * inter[k]) / (ps[k] + rs[k]);
-    n++;
-  }
-  return n ? sum / n : null;
+  // The evaluation module's Dice (one Dice in the product); classes without reference voxels in
+  // this patch are no target and are skipped, so its empty-mask convention never enters DAD.
+  const classes: number[] = [];
+  for (let k = 1; k < numClasses; k++) if (!labelled || labelled[k]) classes.push(k);
+  if (classes.length === 0) return null;
+  const p = window(pred, offset, length);
+  const r = window(ref, offset, length);
+  const shape: Vec3 = [length, 1, 1];
+  const m = segmentationMetrics({ data: p, shape }, { data: r, shape }, { spacing: [1, 1, 1], classes, distances: false });
+  const scored = m.classes.filter((c) => c.refVoxels > 0);
+  return scored.length ? scored.reduce((s, c) => s + c.dice, 0) / scored.length : null;
+}
+
+function window(a: ArrayLike<number>, offset: number, length: number): ArrayLike<number> {
+  if (offset === 0 && length === a.length) return a;
+  const sub = (a as { subarray?: (s: number, e: number) => ArrayLike<number> }).subarray;
+  return sub ? sub.call(a, offset, offset + length) : Array.prototype.slice.call(a, offset, offset + length);
 }
 
 export interface DadRecorder {

@@ -80,7 +80,7 @@ export function checkpointDir(runDir: string): string {
   return path.join(runDir, CHECKPOINT_DIR);
 }
 
-/** Writes the files of epoch `state.epoch`, then latest.json; removes files of older epochs. */
+/** Writes the files of epoch `state.epoch`, then latest.json; prunes to the last and the best. */
 export async function saveCheckpoint(
   runDir: string,
   state: Omit<CheckpointState, 'weights' | 'optimizer' | 'best' | 'savedAt' | 'format'>,
@@ -113,10 +113,26 @@ export async function saveCheckpoint(
   };
   const latestPath = path.join(dir, LATEST);
   await writeFileAtomic(latestPath, new TextEncoder().encode(JSON.stringify(full)));
-  // Old epochs' files are no longer referenced.
-  const keep = new Set([wFile, oFile, best?.file, LATEST]);
-  for (const f of await fs.readdir(dir)) if (!keep.has(f) && !f.startsWith('.')) await fs.rm(path.join(dir, f), { force: true });
+  await pruneCheckpoints(dir, new Set([wFile, oFile, best?.file, LATEST].filter((f): f is string => Boolean(f))));
   return latestPath;
+}
+
+/** The names saveCheckpoint writes; nothing else is ever removed by pruning. */
+const OWN_FILE = /^(best-)?e\d+-s\d+\.(weights|optimizer)\.bin$/;
+
+/**
+ * Keeps the last checkpoint and the best weights: removes the older files this module wrote
+ * (named e<N>-s<M>.*, best-e<N>-s<M>.*). Any other file — a model a user promoted or copied here,
+ * a file of another tool — is not ours and stays, as do files outside the checkpoint folder.
+ */
+export async function pruneCheckpoints(dir: string, keep: ReadonlySet<string>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const f of await fs.readdir(dir)) {
+    if (keep.has(f) || !OWN_FILE.test(f)) continue;
+    await fs.rm(path.join(dir, f), { force: true });
+    removed.push(f);
+  }
+  return removed;
 }
 
 export async function readLatest(runDir: string): Promise<CheckpointState | null> {

@@ -1,9 +1,10 @@
-// The training loop (runs inside the worker child process, never on a UI thread):
-// Adam, linear warm-up then cosine decay of the learning rate over the run (epochs or a time
-// budget), patient-grouped validation split (asserted, SPLIT_LEAKAGE), per-epoch validation Dice
-// per class by sliding-window inference, best-model tracking and early stopping, checkpoints
-// (weights + optimizer + epoch/step + RNG position) every epoch and every K minutes, resume,
-// cancel. Everything it tells the parent goes through ctx.emit (zod-checked protocol).
+// `segloop train` inside the worker child process (never on a UI thread): parses the config,
+// loads the data, builds the model with seeded weights, restores a checkpoint, and assembles the
+// trainer from parts — the step (trainer-step.ts), the validation pass (trainer-validation.ts,
+// the evaluation module's Dice), the loop (trainer-loop.ts) and callbacks (trainer-callbacks.ts:
+// LR warm-up + cosine, progress, DAD tracking, checkpoints of the last and the best, early
+// stopping). A trainer variant swaps or adds parts; it does not edit the loop. Everything it
+// tells the parent goes through ctx.emit (zod-checked protocol).
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -20,13 +21,16 @@ import type { Normalisation } from './data/intensity';
 import { preprocessCase } from './data/preprocess';
 import { createPatchSampler, type TrainingCase } from './data/sampler';
 import type { Vec3 } from './data/resample';
-import { argmaxLabels, slidingWindowProbabilities } from './inference/sliding-window';
-import { buildModel, serializeWeights, loadWeightsInto, type ModelMeta, WEIGHTS_FORMAT } from './inference/model-weights';
+import { serializeWeights, loadWeightsInto, type ModelMeta, WEIGHTS_FORMAT } from './inference/model-weights';
 import { createLoss } from './losses';
-import { createDadRecorder, readDadFile, writeDadFile, DAD_FILE, type DadRecorder } from './dad';
-import { getModelDefinition, type UNetConfig } from './models';
+import { createDadRecorder, readDadFile, DAD_FILE } from './dad';
+import { createModel, getModelDefinition, type UNetConfig } from './models';
 import { checkpointDir, readCheckpointFile, readLatest, restoreOptimizer, saveCheckpoint, snapshotOptimizer, type CheckpointState } from './trainer-checkpoint';
-import { splitByPatient, assertNoPatientLeakage } from './trainer-split';
+import { splitByPatient, assertNoPatientLeakage } from '../project/splits';
+import { checkpointCallback, dadCallback, earlyStoppingCallback, learningRateAt, lrScheduleCallback, progressCallback } from './trainer-callbacks';
+import { runLoop, type LoopState, type StopReason, type TrainerCallback } from './trainer-loop';
+import { createTrainStep } from './trainer-step';
+import { createValidationPass, validationDice } from './trainer-validation';
 
 // Strict (shared/training-config.ts sections): a misspelt key is an error in the worker too, never ignored.
 export const TrainerConfig = z.strictObject({
@@ -90,7 +94,7 @@ export const TrainParams = z.object({
 export type TrainParams = z.infer<typeof TrainParams>;
 
 export interface TrainResult {
-  stopReason: 'epochs' | 'time-budget' | 'early-stopping' | 'cancelled';
+  stopReason: StopReason;
   backend: string;
   epochs: number;
   steps: number;
@@ -114,18 +118,21 @@ interface Ctx {
   emit(e: TaskEvent): void;
 }
 
-/** Learning rate at `progress` in [0, 1] of the run: linear warm-up, then cosine to minLr. */
-export function learningRateAt(progress: number, cfg: Pick<TrainerConfig, 'lr' | 'warmupFraction' | 'minLrFraction'>): number {
-  const p = Math.min(1, Math.max(0, progress));
-  if (cfg.warmupFraction > 0 && p < cfg.warmupFraction) return cfg.lr * Math.max(0.01, p / cfg.warmupFraction);
-  const q = cfg.warmupFraction >= 1 ? 1 : (p - cfg.warmupFraction) / (1 - cfg.warmupFraction);
-  const min = cfg.lr * cfg.minLrFraction;
-  return min + 0.5 * (cfg.lr - min) * (1 + Math.cos(Math.PI * q));
+export interface TrainerExtensions {
+  /** Extra callbacks, run after the standard ones (a trainer variant's own hooks). */
+  callbacks?: TrainerCallback[];
 }
+
+export { learningRateAt };
 
 /** Seed of epoch e's sampler: resuming at epoch e replays exactly the batches a run would have seen. */
 export function epochSeed(seed: number, epoch: number): number {
   return (Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + Math.imul(epoch + 1, 0x165667b1)) >>> 0;
+}
+
+/** Seed of the weight initialisation, derived from the run's seed (distinct from the samplers'). */
+export function initSeed(seed: number): number {
+  return (Math.imul(seed ^ 0x2545f491, 0x9e3779b1) >>> 0) % 2147483647;
 }
 
 function configKey(c: TrainerConfig): string {
@@ -145,29 +152,23 @@ async function loadCase(c: TrainCase, cfg: TrainerConfig): Promise<TrainingCase>
   return { id: c.id, images: pre.images, label: pre.label, labelledClasses: labelledFlags(c.labelledClasses, cfg.numClasses) };
 }
 
-/** Dice per foreground class between two label arrays; null where both are empty. */
+/**
+ * Dice per foreground class between two label arrays, by the evaluation module; null where both
+ * are empty (callers that skip such classes in their means).
+ * @deprecated Kept for active-learning (score-task.ts, rounds.ts) until it imports
+ * validationDice / segmentationMetrics itself; the value is the evaluation module's Dice.
+ */
 export function dicePerClass(pred: ArrayLike<number>, ref: ArrayLike<number>, K: number): (number | null)[] {
-  const inter = new Float64Array(K);
-  const ps = new Float64Array(K);
-  const rs = new Float64Array(K);
+  const d = validationDice(pred, ref, K);
+  const present = new Uint8Array(K);
   for (let v = 0; v < ref.length; v++) {
-    const p = pred[v];
-    const r = ref[v];
-    ps[p]++;
-    rs[r]++;
-    if (p === r) inter[p]++;
+    present[pred[v]] = 1;
+    present[ref[v]] = 1;
   }
-  const out: (number | null)[] = [];
-  for (let k = 1; k < K; k++) out.push(ps[k] + rs[k] === 0 ? null : (2 * inter[k]) / (ps[k] + rs[k]));
-  return out;
+  return d.map((x, k) => (present[k + 1] ? x : null));
 }
 
-function meanOf(xs: readonly (number | null)[]): number | null {
-  const v = xs.filter((x): x is number => x !== null);
-  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
-}
-
-export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainResult> {
+export async function runTraining(rawParams: unknown, ctx: Ctx, ext: TrainerExtensions = {}): Promise<TrainResult> {
   const parsed = TrainParams.safeParse(rawParams);
   if (!parsed.success) throw new SegloopError('INVALID_ARGUMENT', `Invalid training parameters: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
   const { runDir, cases, config: cfg, resumeFrom } = parsed.data;
@@ -177,9 +178,9 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
   const log = (message: string, level: 'info' | 'warn' = 'info'): void => ctx.emit({ type: 'log', level, message });
 
   const backend = await initBackend({ prefer: cfg.backend as BackendPreference });
-  const backendDetail = backend.replacedKernels.length ? `our kernels: ${backend.replacedKernels.join(', ')}` : '';
+  const backendDetail = [`${backend.threads} thread${backend.threads === 1 ? '' : 's'}`, backend.replacedKernels.length ? `our kernels: ${backend.replacedKernels.join(', ')}` : ''].filter(Boolean).join('; ');
   ctx.emit({ type: 'backend', name: backend.name, detail: backendDetail });
-  log(`backend: ${backend.name}${backendDetail ? ` (${backendDetail})` : ''}`);
+  log(`backend: ${backend.name} (${backendDetail})`);
 
   // Resolve the model config through the registry (fixes dims for unet2d/unet3d).
   const def = getModelDefinition(cfg.architecture);
@@ -191,7 +192,9 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
   if (cfg.patchSize.some((p) => p % div !== 0)) {
     throw new SegloopError('INVALID_ARGUMENT', `Patch size [${cfg.patchSize.join(', ')}] must be divisible by ${div} for a depth-${unet.depth} U-Net.`);
   }
-  const meta0 = {
+  // Same seed -> same initial weights -> same first loss (the samplers are seeded per epoch too).
+  const { model } = createModel(cfg.architecture, unet, { seed: initSeed(cfg.seed) });
+  const meta: ModelMeta = {
     format: WEIGHTS_FORMAT,
     architecture: cfg.architecture,
     unet: unet as unknown as Record<string, unknown>,
@@ -199,12 +202,8 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
     patchSize: cfg.patchSize,
     numClasses: cfg.numClasses,
     preprocess: { targetSpacing: cfg.targetSpacing, normalisation: cfg.normalisation, numClasses: cfg.numClasses },
+    weightSpecs: serializeWeights(model).specs,
   };
-  const { model, meta: builtMeta } = (() => {
-    const lm = buildModel({ ...meta0, weightSpecs: [] } as ModelMeta, null);
-    return { model: lm.model, meta: { ...meta0, weightSpecs: serializeWeights(lm.model).specs } as ModelMeta };
-  })();
-  const meta = builtMeta;
 
   // Split by patient (a resumed run keeps its split).
   let ckpt: CheckpointState | null = null;
@@ -241,24 +240,16 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
   for (const c of valScored) valCases.push(await loadCase(c, cfg));
 
   const optimizer = tf.train.adam(cfg.lr);
-  const setLr = (lr: number): void => {
-    (optimizer as unknown as { learningRate: number }).learningRate = lr;
-  };
   const partialLoss = cfg.partialLoss ?? 'merge';
   if (partialLoss === 'none' && cfg.labelDropout) throw new SegloopError('INVALID_ARGUMENT', 'Label dropout needs the adaptive loss: use partialLoss merge or exclude, not none.');
   const lossFn = createLoss({ numClasses: cfg.numClasses, ceWeight: cfg.loss.ceWeight, diceWeight: cfg.loss.diceWeight, batchDice: cfg.loss.batchDice, partial: partialLoss === 'none' ? undefined : partialLoss });
   const augmentation: AugmentationConfig = { ...DEFAULT_AUGMENTATION, ...(unet.dims === 2 ? { inPlaneOnly: true } : {}), ...(cfg.augmentation as Partial<AugmentationConfig>) };
 
-  let epoch = 0;
-  let stepInEpoch = 0;
-  let globalStep = 0;
-  let trainSeconds = 0;
-  let bestMetric: number | null = null;
-  let bestEpoch: number | null = null;
-  let bestWeights: Uint8Array | null = null;
-  let sinceBest = 0;
-  const history: EpochMetrics[] = [];
+  const state: LoopState = {
+    epoch: 0, stepInEpoch: 0, globalStep: 0, trainSeconds: 0, bestMetric: null, bestEpoch: null, epochsWithoutImprovement: 0, history: [], lr: cfg.lr,
+  };
   let resumedFromEpoch: number | null = null;
+  let resumedBest: Uint8Array | null = null;
   if (ckpt && resumeFrom) {
     loadWeightsInto(model, await readCheckpointFile(resumeFrom, ckpt.weights), ckpt.meta.weightSpecs, 'checkpoint weights');
     // Adam's moments exist only after a first step: create them, then overwrite with the saved ones.
@@ -267,207 +258,84 @@ export async function runTraining(rawParams: unknown, ctx: Ctx): Promise<TrainRe
       names: ckpt.optimizer.names,
       shapes: ckpt.optimizer.shapes,
     });
-    epoch = ckpt.epoch;
-    stepInEpoch = ckpt.stepInEpoch;
-    globalStep = ckpt.globalStep;
-    trainSeconds = ckpt.trainSeconds;
-    bestMetric = ckpt.bestMetric;
-    bestEpoch = ckpt.bestEpoch;
-    sinceBest = ckpt.epochsWithoutImprovement;
-    history.push(...ckpt.history);
-    if (ckpt.best) bestWeights = await readCheckpointFile(resumeFrom, ckpt.best);
-    resumedFromEpoch = epoch;
-    log(`resumed from ${resumeFrom} at epoch ${epoch + 1}, step ${stepInEpoch} (${globalStep} steps, ${trainSeconds.toFixed(0)} s trained)`);
-  }
-  // DAD (dad.ts): scores of the trained patches; a resumed run keeps the records of its finished epochs.
-  let dad: DadRecorder | null = null;
-  if (cfg.recordDad ?? true) {
-    const previous = ckpt && resumeFrom ? (await readDadFile(path.join(resumeFrom, DAD_FILE)).catch(() => null))?.epochs.filter((e) => e.epoch <= epoch) : undefined;
-    dad = createDadRecorder({ numClasses: cfg.numClasses, caseIds: trainCases.map((c) => c.id), labelled: new Map(trainCases.map((c) => [c.id, c.labelledClasses])), previous });
-  }
-
-  const budgetSeconds = cfg.minutes === null ? null : cfg.minutes * 60;
-  const progressOf = (): number => {
-    const byEpochs = cfg.epochs === null ? 0 : (epoch + stepInEpoch / cfg.stepsPerEpoch) / cfg.epochs;
-    const byTime = budgetSeconds === null ? 0 : trainSeconds / budgetSeconds;
-    return Math.min(1, Math.max(byEpochs, byTime));
-  };
-  const etaOf = (): number | null => {
-    const p = progressOf();
-    if (budgetSeconds !== null && (cfg.epochs === null || trainSeconds / budgetSeconds >= p - 1e-9)) return Math.max(0, budgetSeconds - trainSeconds);
-    return p > 0.001 ? (trainSeconds * (1 - p)) / p : null;
-  };
-
-  let lastCheckpointAt = performance.now();
-  let bestDirty = bestWeights !== null;
-  const writeCheckpoint = async (): Promise<void> => {
-    const w = serializeWeights(model);
-    const o = await snapshotOptimizer(optimizer);
-    const file = await saveCheckpoint(
-      runDir,
-      {
-        epoch, stepInEpoch, globalStep, trainSeconds, seed: cfg.seed, bestMetric, bestEpoch,
-        epochsWithoutImprovement: sinceBest, history, meta, configKey: configKey(cfg), valIds: valItems.map((c) => c.id),
-      },
-      w.bytes,
-      o,
-      bestDirty ? bestWeights : 'keep',
-    );
-    // A resumed run's best weights were read from the old folder: write them once here.
-    bestDirty = false;
-    lastCheckpointAt = performance.now();
-    ctx.emit({ type: 'checkpoint', path: file, epoch });
-  };
-
-  let stopReason: TrainResult['stopReason'] | null = null;
-  let lastProgressAt = 0;
-  let mark = performance.now();
-  while (stopReason === null) {
-    if (cfg.epochs !== null && epoch >= cfg.epochs) {
-      stopReason = 'epochs';
-      break;
-    }
-    if (budgetSeconds !== null && trainSeconds >= budgetSeconds) {
-      stopReason = 'time-budget';
-      break;
-    }
-    const sampler = createPatchSampler(trainCases, {
-      dims: unet.dims, patchSize: cfg.patchSize, batchSize: cfg.batchSize, numClasses: cfg.numClasses,
-      foregroundFraction: cfg.foregroundFraction, augmentation, seed: epochSeed(cfg.seed, epoch), labelDropout: cfg.labelDropout,
+    Object.assign(state, {
+      epoch: ckpt.epoch, stepInEpoch: ckpt.stepInEpoch, globalStep: ckpt.globalStep, trainSeconds: ckpt.trainSeconds,
+      bestMetric: ckpt.bestMetric, bestEpoch: ckpt.bestEpoch, epochsWithoutImprovement: ckpt.epochsWithoutImprovement, history: [...ckpt.history],
     });
-    // Replay the batches of the steps already done in this epoch (resume mid-epoch).
-    for (let s = 0; s < stepInEpoch; s++) {
-      const b = sampler.next();
-      b.x.dispose();
-      b.y.dispose();
-    }
-    const epochStart = performance.now();
-    let lossSum = 0;
-    let lossN = 0;
-    let epochCut = false;
-    while (stepInEpoch < cfg.stepsPerEpoch) {
-      // Let IPC messages (cancel) in: tensor reads resolve as microtasks and never yield.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (ctx.signal.aborted) {
-        stopReason = 'cancelled';
-        break;
-      }
-      setLr(learningRateAt(progressOf(), cfg));
-      const batch = sampler.next();
-      let dadPred: tf.Tensor | null = null;
-      const cost = optimizer.minimize(() => {
-        const logits = model.apply(batch.x, { training: true }) as tf.Tensor;
-        if (dad) dadPred = tf.keep(tf.argMax(logits, -1));
-        return lossFn(logits, batch.y, partialLoss === 'none' ? undefined : batch.labelled);
-      }, true);
-      if (dad && dadPred) {
-        const p: tf.Tensor = dadPred;
-        dad.observe(batch.caseIds, await p.data(), await batch.y.data());
-        p.dispose();
-      }
-      batch.x.dispose();
-      batch.y.dispose();
-      const value = cost ? (await cost.data())[0] : NaN;
-      cost?.dispose();
-      if (!Number.isFinite(value)) {
-        throw new SegloopError('TRAINING_FAILED', `The loss became ${value} at step ${globalStep + 1}: lower the learning rate or check the images for extreme values.`);
-      }
-      lossSum += value;
-      lossN++;
-      stepInEpoch++;
-      globalStep++;
-      const now = performance.now();
-      // The budget counts the whole loop (steps, validation, checkpoints), not data loading.
-      trainSeconds += (now - mark) / 1000;
-      mark = now;
-      if (now - lastProgressAt > 1000) {
-        lastProgressAt = now;
-        ctx.emit({
-          type: 'progress', fraction: progressOf(), etaSeconds: etaOf(),
-          message: `epoch ${epoch + 1}${cfg.epochs ? `/${cfg.epochs}` : ''} step ${stepInEpoch}/${cfg.stepsPerEpoch} loss ${(lossSum / lossN).toFixed(4)}`,
-        });
-      }
-      if (budgetSeconds !== null && trainSeconds >= budgetSeconds) {
-        epochCut = true;
-        break;
-      }
-      if ((now - lastCheckpointAt) / 60000 >= cfg.checkpointEveryMinutes && stepInEpoch < cfg.stepsPerEpoch) await writeCheckpoint();
-    }
-    if (stopReason === 'cancelled') {
-      dad?.discardEpoch();
-      await writeCheckpoint();
-      break;
-    }
-    // Validation on whole images, exactly as inference will run.
-    const valDiceSum: number[] = new Array(cfg.numClasses - 1).fill(0);
-    const valDiceN: number[] = new Array(cfg.numClasses - 1).fill(0);
-    for (const vc of valCases) {
-      const probs = slidingWindowProbabilities((x) => model.predict(x) as tf.Tensor, vc.images, { dims: unet.dims, patchSize: cfg.patchSize, numClasses: cfg.numClasses, overlap: 0.5 });
-      // A partially labelled validation image says nothing about its unlabelled classes.
-      const d = dicePerClass(argmaxLabels(probs), vc.label.data, cfg.numClasses).map((v, k) => (vc.labelledClasses && !vc.labelledClasses[k + 1] ? null : v));
-      d.forEach((v, k) => {
-        if (v !== null) {
-          valDiceSum[k] += v;
-          valDiceN[k]++;
-        }
-      });
-    }
-    const valDice = valDiceSum.map((s, k) => (valDiceN[k] ? s / valDiceN[k] : null));
-    const valMean = valCases.length ? meanOf(valDice) : null;
-    const mem = tf.memory();
-    const metrics: EpochMetrics = {
-      epoch: epoch + 1, epochs: cfg.epochs, trainLoss: lossN ? lossSum / lossN : NaN, valDice, valMeanDice: valMean,
-      lr: learningRateAt(progressOf(), cfg), seconds: (performance.now() - epochStart) / 1000, steps: lossN, numTensors: mem.numTensors, numBytes: mem.numBytes,
-    };
-    history.push(metrics);
-    ctx.emit({ type: 'epoch', metrics });
-    if (dad) {
-      dad.endEpoch(epoch + 1);
-      await fs.mkdir(runDir, { recursive: true });
-      await writeDadFile(path.join(runDir, DAD_FILE), dad.file());
-    }
-    if (valMean !== null && (bestMetric === null || valMean > bestMetric)) {
-      bestMetric = valMean;
-      bestEpoch = epoch + 1;
-      bestWeights = serializeWeights(model).bytes;
-      bestDirty = true;
-      sinceBest = 0;
-    } else if (valMean !== null) {
-      sinceBest++;
-    }
-    epoch++;
-    stepInEpoch = 0;
-    trainSeconds += (performance.now() - mark) / 1000;
-    mark = performance.now();
-    await writeCheckpoint();
-    if (epochCut) stopReason = 'time-budget';
-    else if (cfg.earlyStoppingPatience !== null && sinceBest >= cfg.earlyStoppingPatience) {
-      stopReason = 'early-stopping';
-      log(`early stopping: no better validation Dice for ${sinceBest} epochs (best ${bestMetric?.toFixed(4)} at epoch ${bestEpoch})`);
-    }
+    if (ckpt.best) resumedBest = await readCheckpointFile(resumeFrom, ckpt.best);
+    resumedFromEpoch = state.epoch;
+    log(`resumed from ${resumeFrom} at epoch ${state.epoch + 1}, step ${state.stepInEpoch} (${state.globalStep} steps, ${state.trainSeconds.toFixed(0)} s trained)`);
   }
 
-  const finalBytes = bestWeights ?? serializeWeights(model).bytes;
+  const checkpoints = checkpointCallback(
+    {
+      snapshotWeights: () => serializeWeights(model).bytes,
+      async write(best) {
+        const file = await saveCheckpoint(
+          runDir,
+          {
+            epoch: state.epoch, stepInEpoch: state.stepInEpoch, globalStep: state.globalStep, trainSeconds: state.trainSeconds, seed: cfg.seed,
+            bestMetric: state.bestMetric, bestEpoch: state.bestEpoch, epochsWithoutImprovement: state.epochsWithoutImprovement,
+            history: state.history, meta, configKey: configKey(cfg), valIds: valItems.map((c) => c.id),
+          },
+          serializeWeights(model).bytes,
+          await snapshotOptimizer(optimizer),
+          best,
+        );
+        ctx.emit({ type: 'checkpoint', path: file, epoch: state.epoch });
+      },
+    },
+    cfg.checkpointEveryMinutes,
+    resumedBest,
+  );
+  const callbacks: TrainerCallback[] = [lrScheduleCallback(optimizer, (p) => learningRateAt(p, cfg)), progressCallback(ctx.emit)];
+  if (cfg.recordDad ?? true) {
+    // A resumed run keeps the DAD records of its finished epochs.
+    const previous = ckpt && resumeFrom ? (await readDadFile(path.join(resumeFrom, DAD_FILE)).catch(() => null))?.epochs.filter((e) => e.epoch <= state.epoch) : undefined;
+    const dad = createDadRecorder({ numClasses: cfg.numClasses, caseIds: trainCases.map((c) => c.id), labelled: new Map(trainCases.map((c) => [c.id, c.labelledClasses])), previous });
+    callbacks.push(dadCallback(dad, runDir));
+  }
+  callbacks.push(checkpoints);
+  if (cfg.earlyStoppingPatience !== null) callbacks.push(earlyStoppingCallback(cfg.earlyStoppingPatience, log));
+  callbacks.push(...(ext.callbacks ?? []));
+
+  const stopReason = await runLoop({
+    state,
+    stepsPerEpoch: cfg.stepsPerEpoch,
+    epochs: cfg.epochs,
+    budgetSeconds: cfg.minutes === null ? null : cfg.minutes * 60,
+    signal: ctx.signal,
+    batchesFor: (epoch) =>
+      createPatchSampler(trainCases, {
+        dims: unet.dims, patchSize: cfg.patchSize, batchSize: cfg.batchSize, numClasses: cfg.numClasses,
+        foregroundFraction: cfg.foregroundFraction, augmentation, seed: epochSeed(cfg.seed, epoch), labelDropout: cfg.labelDropout,
+      }),
+    step: createTrainStep({ model, optimizer, loss: lossFn, useLabelledFlags: partialLoss !== 'none' }),
+    validate: createValidationPass({ model, cases: valCases, dims: unet.dims, patchSize: cfg.patchSize, numClasses: cfg.numClasses }),
+    callbacks,
+  });
+
+  const finalBytes = checkpoints.bestWeights() ?? serializeWeights(model).bytes;
   const weightsFile = path.join(runDir, 'final.weights.bin');
   await fs.mkdir(runDir, { recursive: true });
   await writeFileAtomic(weightsFile, finalBytes);
-  const best = bestEpoch !== null ? history.find((h) => h.epoch === bestEpoch) : undefined;
+  const best = state.bestEpoch !== null ? state.history.find((h) => h.epoch === state.bestEpoch) : undefined;
   model.dispose();
   optimizer.dispose();
   return {
-    stopReason: stopReason ?? 'epochs',
+    stopReason,
     backend: backend.name,
-    epochs: epoch,
-    steps: globalStep,
-    trainSeconds,
+    epochs: state.epoch,
+    steps: state.globalStep,
+    trainSeconds: state.trainSeconds,
     wallSeconds: (performance.now() - wallStart) / 1000,
-    bestEpoch,
+    bestEpoch: state.bestEpoch,
     valDice: best ? best.valDice : null,
     valMeanDice: best ? best.valMeanDice : null,
     meta,
     weightsFile,
     weightsSha256: sha256Bytes(finalBytes),
-    history,
+    history: state.history,
     valIds: valItems.map((c) => c.id),
     resumedFromEpoch,
   };

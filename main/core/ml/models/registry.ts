@@ -2,7 +2,7 @@
 // plus options; the full resolved config travels with the saved weights (see io.ts).
 
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { buildUNet, DEFAULT_UNET_CONFIG, type UNetConfig } from './unet';
+import { buildUNet, DEFAULT_UNET_CONFIG, type BuildOptions, type UNetConfig } from './unet';
 import { SegloopError } from '../../../../shared/errors';
 
 export type ModelOptions = Partial<UNetConfig>;
@@ -12,7 +12,8 @@ export interface ModelDefinition {
   description: string;
   /** Turns user options into a complete config (fixing what the architecture implies). */
   resolve(options: ModelOptions): UNetConfig;
-  build(config: UNetConfig): tfl.LayersModel;
+  /** `opts.seed`: the same seed gives the same initial weights. */
+  build(config: UNetConfig, opts?: BuildOptions): tfl.LayersModel;
 }
 
 const registry = new Map<string, ModelDefinition>();
@@ -39,10 +40,10 @@ export interface CreatedModel {
   model: tfl.LayersModel;
 }
 
-export function createModel(name: string, options: ModelOptions = {}): CreatedModel {
+export function createModel(name: string, options: ModelOptions = {}, build: BuildOptions = {}): CreatedModel {
   const def = getModelDefinition(name);
   const config = def.resolve(options);
-  return { name, config, model: def.build(config) };
+  return { name, config, model: def.build(config, build) };
 }
 
 function unetVariant(name: string, description: string, fixed: Partial<UNetConfig>): ModelDefinition {
@@ -50,7 +51,7 @@ function unetVariant(name: string, description: string, fixed: Partial<UNetConfi
     name,
     description,
     resolve: (o) => ({ ...DEFAULT_UNET_CONFIG, ...o, ...fixed }),
-    build: (config) => buildUNet(config, name.replace(/[^a-z0-9]/g, '_')),
+    build: (config, opts) => buildUNet(config, name.replace(/[^a-z0-9]/g, '_'), opts),
   };
 }
 

@@ -61,16 +61,28 @@ export function validateUNetConfig(c: UNetConfig): void {
   if (!(c.dropout >= 0 && c.dropout < 1)) bad(`dropout must be in [0, 1), got ${c.dropout}`);
 }
 
-export function buildUNet(config: UNetConfig, name = 'unet'): tfl.LayersModel {
+export interface BuildOptions {
+  /**
+   * Seed of the weight initialisation: every kernel gets He-normal values from its own stream
+   * seeded by (seed, layer index), so the same seed gives the same weights. Without a seed tfjs
+   * draws from Math.random (a model about to receive stored weights needs none).
+   */
+  seed?: number;
+}
+
+export function buildUNet(config: UNetConfig, name = 'unet', opts: BuildOptions = {}): tfl.LayersModel {
   const c = config;
   validateUNetConfig(c);
   const is3d = c.dims === 3;
   let n = 0;
   const uid = (s: string): string => `${s}_${n++}`;
-  const init = 'heNormal';
+  const seed = opts.seed;
+  // Biases start at zero and norms at (1, 0): the kernels are the only random weights.
+  const kernelInit = (): ReturnType<typeof tfl.initializers.heNormal> | 'heNormal' =>
+    seed === undefined ? 'heNormal' : tfl.initializers.heNormal({ seed: ((seed >>> 0) % 1_000_003) * 1009 + n });
 
   const conv = (x: T, filters: number, kernel: number, stride = 1, useBias = true): T => {
-    const args = { filters, kernelSize: kernel, strides: stride, padding: 'same' as const, useBias, kernelInitializer: init, name: uid('conv') };
+    const args = { filters, kernelSize: kernel, strides: stride, padding: 'same' as const, useBias, kernelInitializer: kernelInit(), name: uid('conv') };
     return (is3d ? tfl.layers.conv3d(args) : tfl.layers.conv2d(args)).apply(x) as T;
   };
   const norm = (x: T): T => (c.norm === 'none' ? x : (new Normalization({ kind: c.norm, name: uid('norm') }).apply(x) as T));
@@ -91,7 +103,7 @@ export function buildUNet(config: UNetConfig, name = 'unet'): tfl.LayersModel {
 
   const up = (x: T, filters: number): T => {
     if (c.upsample === 'transpose') {
-      const args = { filters, kernelSize: 2, strides: 2, padding: 'same' as const, kernelInitializer: init, name: uid('upconv') };
+      const args = { filters, kernelSize: 2, strides: 2, padding: 'same' as const, kernelInitializer: kernelInit(), name: uid('upconv') };
       return (is3d ? tfl.layers.conv3dTranspose(args) : tfl.layers.conv2dTranspose(args)).apply(x) as T;
     }
     return conv(new NearestUpsample({ name: uid('upsample') }).apply(x) as T, filters, 3);
