@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { CreateSplitInput, CreateSplitOutput, DiagnosticsResult, SplitStatusSchema } from './diagnostics-schema';
 import { ERROR_CODES, type ErrorData } from './errors';
+import { LABEL_SOURCES } from './vocabulary';
 import {
   EvaluationExportInput,
   EvaluationExportOutput,
@@ -14,6 +15,7 @@ import {
 } from './evaluation-schema';
 import { AlRoundsOutput, AlSelectInput, AlStrategiesOutput } from './al-schema';
 import { DraftDiscardInput, DraftDiscardOutput, DraftGetInput, DraftGetOutput, DraftSaveInput } from './draft-schema';
+import { LabelTransformInput, LabelTransformOutput } from './label-ops-schema';
 import {
   GateSettings,
   GateSettingsInput,
@@ -38,7 +40,7 @@ import { JobStarted, TrainingEpochEvent, TrainingPlanView, TrainingResumeInput, 
 /** Ids cross the transport as strings whatever the database uses. */
 export const EntityId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'ids are letters, digits and _ . : -');
 
-export const LABEL_SOURCES = ['manual', 'imported', 'ai_accepted', 'ai_edited', 'pseudo'] as const;
+export { LABEL_SOURCES, MODEL_STATUSES } from './vocabulary';
 export const LabelSource = z.enum(LABEL_SOURCES);
 export type LabelSource = z.infer<typeof LabelSource>;
 
@@ -72,7 +74,7 @@ export const CaseRow = z.object({
   uncertainty: z.number().nullable(),
   shape: Shape3,
   /** The newest prediction of this image and its review state (none = not reviewed yet). */
-  lastPrediction: z.object({ id: EntityId, modelVersion: z.number().int(), createdAt: z.string() }).nullable(),
+  lastPrediction: z.object({ id: EntityId, modelVersion: z.number().int(), createdAt: z.string(), /** Its stored uncertainty score (PREDICTION_SCORE_KEYS order). */ score: z.number().nullable().optional() }).nullable(),
   reviewState: z.enum(['none', 'accept', 'edit', 'reject']).nullable(),
   /** Rank in the current active-learning round's queue, if it is in it. */
   alRank: z.number().int().positive().nullable(),
@@ -161,6 +163,7 @@ export const operations = {
       .strict(),
     output: z.object({ version: LabelVersion, voxelsChanged: z.number().int().nonnegative() }),
   },
+  'labels:transform': { input: LabelTransformInput, output: LabelTransformOutput },
   'labels:draftSave': { input: DraftSaveInput, output: z.object({ savedAt: z.string() }) },
   'labels:draftGet': { input: DraftGetInput, output: DraftGetOutput },
   'labels:draftDiscard': { input: DraftDiscardInput, output: DraftDiscardOutput },

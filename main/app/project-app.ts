@@ -1,6 +1,5 @@
 // Composition root of one open project: the store, the job queue and the handlers of every
 // contract operation. Both transports (IPC in main/electron, HTTP in main/server) take the AppApi.
-import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { CaseRow, EventMessage, ImageMeta, Job, LabelVersion } from '../../shared/contract';
 import { SegloopError } from '../../shared/errors';
@@ -10,6 +9,7 @@ import { ProjectStore, type ImageRow, type LabelVersionRow } from '../core/proje
 import { diagnosticsOps } from './diagnostics-ops';
 import { alOps } from './al-ops';
 import { draftOps } from './draft-ops';
+import { labelOps } from './label-ops';
 import { evaluationOps } from './evaluation-ops';
 import { toWireJob } from './jobs-wire';
 import { modelsOps } from './models-ops';
@@ -138,6 +138,7 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
     ...reviewOps(loop),
     ...alOps(loop),
     ...draftOps({ store, author }),
+    ...labelOps({ store }),
   };
 
   const offJobs = jobs.onDidChangeJob((job) => emit({ event: 'jobs:progress', payload: toJob(job) }));
@@ -151,25 +152,28 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
         if (!/^[1-9][0-9]{0,15}$/.test(req.id)) throw new SegloopError('NOT_FOUND', `There is no prediction with id "${req.id}".`, { id: req.id });
         return store.predictions.require(Number(req.id));
       };
-      const rel =
+      const { path: rel, sha256 } =
         req.kind === 'image'
-          ? image(req.id).path
+          ? image(req.id)
           : req.kind === 'prediction'
-            ? prediction().path
+            ? prediction()
             : req.kind === 'uncertainty'
-              ? (prediction().uncertaintyPath ?? (() => {
-                  throw new SegloopError('FILE_NOT_FOUND', `Prediction ${req.id} has no uncertainty map (it was made without test-time augmentation).`, { id: req.id });
-                })())
+              ? (() => {
+                  const p = prediction();
+                  if (p.uncertaintyPath === null || p.uncertaintySha256 === null) {
+                    throw new SegloopError('FILE_NOT_FOUND', `Prediction ${req.id} has no uncertainty map (it was made without test-time augmentation).`, { id: req.id });
+                  }
+                  return { path: p.uncertaintyPath, sha256: p.uncertaintySha256 };
+                })()
               : (() => {
               const row = store.labelVersions.get(toDbId(req.id, 'LABEL_VERSION_NOT_FOUND', 'label version'));
               if (!row) throw new SegloopError('LABEL_VERSION_NOT_FOUND', `Label version ${req.id} does not exist in this project.`, { id: req.id });
-              return row.path;
+              return row;
             })();
-      // Only paths registered in the database, and only inside the project folder.
-      const absPath = await store.resolve(rel);
-      const stat = await fsp.stat(absPath).catch(() => null);
-      if (!stat?.isFile()) throw new SegloopError('FILE_NOT_FOUND', `${rel} is registered in the project but missing on disk: run \`segloop doctor\`.`, { path: rel });
-      return { absPath, size: stat.size, name: path.basename(rel) };
+      // Only paths registered in the database, inside the project folder, no symlink/hard link,
+      // and only the bytes the database recorded (CHECKSUM_MISMATCH otherwise).
+      const { absPath, size } = await store.verifiedFile(rel, sha256);
+      return { absPath, size, name: path.basename(rel) };
     },
     onEvent(listener) {
       listeners.add(listener);
@@ -234,7 +238,7 @@ function caseRows(store: ProjectStore): CaseRow[] {
       labelVersions: versionCounts.get(img.id) ?? 0,
       uncertainty: (lastRound ? roundScore(lastRound.scores, img.id) : null) ?? uncertaintyOf(pred?.scores ?? null),
       shape: img.shape.slice(0, 3) as [number, number, number],
-      lastPrediction: pred ? { id: String(pred.id), modelVersion: modelVersions.get(pred.modelId) ?? 0, createdAt: pred.createdAt } : null,
+      lastPrediction: pred ? { id: String(pred.id), modelVersion: modelVersions.get(pred.modelId) ?? 0, createdAt: pred.createdAt, score: uncertaintyOf(pred.scores ?? null) } : null,
       reviewState: pred ? (reviews.get(pred.id)?.decision ?? 'none') : null,
       alRank: lastRound && lastRound.selected.includes(img.id) ? lastRound.selected.indexOf(img.id) + 1 : null,
     };

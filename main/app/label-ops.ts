@@ -1,0 +1,60 @@
+// Handler of 'labels:transform': one Segment Editor-style operation (core/imaging/label-edit-ops)
+// on the labelmap the renderer holds. Checked like a save (geometry, schema, segment exists);
+// writes nothing — the renderer applies the result as an undoable edit and saves when the user does.
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { SegloopError } from '../../shared/errors';
+import type { LabelOp } from '../../shared/label-ops-schema';
+import * as ops from '../core/imaging/label-edit-ops';
+import type { ProjectStore } from '../core/project';
+import type { Handlers } from './dispatch';
+import { countDifferent, decodeLabelVoxels } from './label-voxels';
+
+const gzip = promisify(zlib.gzip);
+
+export type LabelOps = Pick<Handlers, 'labels:transform'>;
+
+export function applyLabelOp(labels: Uint8Array, shape: ops.Shape3, spacing: ops.Spacing3, op: LabelOp): Uint8Array {
+  switch (op.kind) {
+    case 'keepLargest':
+      return ops.keepLargestIsland(labels, shape, op.segment, op.connectivity);
+    case 'removeSmall':
+      return ops.removeSmallIslands(labels, shape, op.segment, op.minVoxels, op.connectivity);
+    case 'keepAt':
+      return ops.keepIslandAt(labels, shape, op.segment, op.voxelIndex, op.connectivity);
+    case 'grow':
+      return ops.growMargin(labels, shape, spacing, op.segment, op.mm, op.overwrite);
+    case 'shrink':
+      return ops.shrinkMargin(labels, shape, spacing, op.segment, op.mm);
+    case 'open':
+      return ops.openingSmooth(labels, shape, spacing, op.segment, op.mm);
+    case 'close':
+      return ops.closingSmooth(labels, shape, spacing, op.segment, op.mm);
+    case 'median':
+      return ops.medianSmooth(labels, shape, spacing, op.segment, op.mm);
+    case 'fillHoles':
+      return ops.fillHoles(labels, shape, op.segment);
+    case 'merge':
+      return ops.mergeSegment(labels, op.segment, op.from);
+    case 'clear':
+      return ops.clearSegment(labels, op.segment);
+  }
+}
+
+export function labelOps(deps: { store: ProjectStore }): LabelOps {
+  const { store } = deps;
+  return {
+    async 'labels:transform'(input) {
+      const id = /^[1-9][0-9]{0,15}$/.test(input.imageId) ? Number(input.imageId) : NaN;
+      if (!Number.isSafeInteger(id)) throw new SegloopError('IMAGE_NOT_FOUND', `No image with id ${input.imageId}.`);
+      const img = store.images.require(id);
+      const known = new Set(store.labelSchema.list().map((c) => c.idx));
+      for (const s of [input.op.segment, ...('from' in input.op ? [input.op.from] : [])]) {
+        if (!known.has(s)) throw new SegloopError('LABEL_OUT_OF_SCHEMA', `Segment ${s} is not in the label schema (${[...known].sort((a, b) => a - b).join(', ')}).`);
+      }
+      const labels = await decodeLabelVoxels(store, img, input.voxelsGzBase64);
+      const result = applyLabelOp(labels, img.shape as unknown as ops.Shape3, img.spacing as unknown as ops.Spacing3, input.op);
+      return { voxelsGzBase64: (await gzip(result)).toString('base64'), changedVoxels: countDifferent(result, labels) };
+    },
+  };
+}

@@ -1,0 +1,35 @@
+// One editing operation on a segment of the labelmap on screen (Segment Editor-style islands,
+// margins, smoothing, holes, merge/clear). The renderer sends its current labelmap and gets the
+// result back; it applies the difference as one undoable edit, so it is counted in the saved
+// version's voxels changed and seconds spent like any stroke.
+import { z } from 'zod';
+
+const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/);
+const Segment = z.number().int().min(1).max(255);
+const Mm = z.number().positive().max(100);
+const Connectivity = z.union([z.literal(6), z.literal(18), z.literal(26)]).default(6);
+
+export const LabelOp = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('keepLargest'), segment: Segment, connectivity: Connectivity }).strict(),
+  z.object({ kind: z.literal('removeSmall'), segment: Segment, minVoxels: z.number().int().min(1).max(1e9), connectivity: Connectivity }).strict(),
+  z.object({ kind: z.literal('keepAt'), segment: Segment, voxelIndex: z.number().int().nonnegative(), connectivity: Connectivity }).strict(),
+  z.object({ kind: z.literal('grow'), segment: Segment, mm: Mm, overwrite: z.boolean().default(false) }).strict(),
+  z.object({ kind: z.literal('shrink'), segment: Segment, mm: Mm }).strict(),
+  z.object({ kind: z.literal('open'), segment: Segment, mm: Mm }).strict(),
+  z.object({ kind: z.literal('close'), segment: Segment, mm: Mm }).strict(),
+  z.object({ kind: z.literal('median'), segment: Segment, mm: Mm }).strict(),
+  z.object({ kind: z.literal('fillHoles'), segment: Segment }).strict(),
+  z.object({ kind: z.literal('merge'), segment: Segment, from: Segment }).strict(),
+  z.object({ kind: z.literal('clear'), segment: Segment }).strict(),
+]);
+export type LabelOp = z.infer<typeof LabelOp>;
+export type LabelOpInput = z.input<typeof LabelOp>;
+
+export const LabelTransformInput = z
+  .object({
+    imageId: Id,
+    voxelsGzBase64: z.string().min(1).max(64 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'voxelsGzBase64 must be base64'),
+    op: LabelOp,
+  })
+  .strict();
+export const LabelTransformOutput = z.object({ voxelsGzBase64: z.string(), changedVoxels: z.number().int().nonnegative() });
