@@ -1,5 +1,5 @@
-// npm run bench:infer -- [--steps 10] [--warmup 2] [--threads 2] [--only 2D|3D]
-// ms per forward pass (softmax probabilities) of the same U-Net: ours vs CPU PyTorch.
+// npm run bench:infer -- [--rounds 8] [--warmup 2] [--threads 2] [--arch all|unet3d,unet2d,resunet,attention-unet] [--plain]
+// ms per forward pass (softmax probabilities) of the shipped networks against their PyTorch twin.
 import { runBench } from './unet-bench-harness';
 
 await runBench('infer');

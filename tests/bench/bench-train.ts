@@ -1,5 +1,6 @@
-// npm run bench:train -- [--steps 8] [--warmup 2] [--threads 2] [--only 2D|3D]
-// ms per training step (Adam, Dice+CE) of the same U-Net: ours on the best backend vs CPU PyTorch.
+// npm run bench:train -- [--rounds 6] [--warmup 2] [--threads 2] [--arch all|unet3d,unet2d,resunet,attention-unet] [--plain]
+// ms per training step of the shipped networks (model registry + the trainer's own step) against
+// their PyTorch twin, alternating in one run; --plain adds the layers-wrapper overhead row.
 import { runBench } from './unet-bench-harness';
 
 await runBench('train');

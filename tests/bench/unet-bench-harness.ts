@@ -1,123 +1,277 @@
-// Shared by bench-train.ts and bench-infer.ts: times the bench U-Net on our best backend and the
-// identical PyTorch network (tests/bench/ref/unet_bench.py, CPU, 2 threads) in the same invocation.
+// Shared by bench-train.ts and bench-infer.ts. Times what ships: the network is built by the model
+// registry (createModel, seeded) and a training step is the trainer's own step (trainer-step.ts:
+// loss, Adam, the kernels the backend really uses); its PyTorch twin (ref/unet_twin.py, same
+// layers, same loss, same parameter count) runs in a child process driven step by step, and the
+// two sides alternate A B A B ... in one time window so both see the same machine load.
+// Reported: min and median ms of each side, the threads each side was given and the cores it
+// really used (CPU time / wall time of its process during its steps), the load average over the
+// run. The ratio is refused when the load average exceeds the core count: then both sides compete
+// with other work and PyTorch's threaded kernels lose more to it than ours, so it would flatter us.
 import * as tf from '@tensorflow/tfjs-core';
-import { execFileSync } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type BackendReport, initBackend } from '../../main/core/ml/backend';
+import { createLoss } from '../../main/core/ml/losses';
+import { createModel } from '../../main/core/ml/models';
+import { createTrainStep } from '../../main/core/ml/trainer-step';
 import { BenchUNet, diceCeLoss } from './unet-bench-model';
 
 export type BenchMode = 'train' | 'infer';
 
 export interface BenchCase {
   label: string;
+  arch: 'unet3d' | 'unet2d' | 'resunet' | 'attention-unet';
   dims: 2 | 3;
-  spatial: number[];
+  /** Patch in volume order (X, Y[, Z]), as the plan and the trainer give it. */
+  patch: number[];
   batch: number;
   classes: number;
+  depth: number;
+  width: number;
+  /** Part of the default set (others with --arch all or --arch <name>). */
+  standard: boolean;
 }
 
+// The hippocampus plan on a 2-core CPU IS the DESIGN reference shape (main/core/ml/plan.test.ts:
+// proposePlan -> 3D, 40x56x40, batch 2, depth 4, width 16); the 2D row is the shape the 2D plan
+// trains with (train-job.ts: patch covering the largest slice 43x58 -> 48x64, batch 16).
 export const CASES: BenchCase[] = [
-  { label: '2D U-Net 64x64, batch 8', dims: 2, spatial: [64, 64], batch: 8, classes: 3 },
-  { label: '3D U-Net 40x56x40, batch 2', dims: 3, spatial: [40, 56, 40], batch: 2, classes: 3 },
+  { label: 'unet3d 40x56x40 b2 (plan = DESIGN ref)', arch: 'unet3d', dims: 3, patch: [40, 56, 40], batch: 2, classes: 3, depth: 4, width: 16, standard: true },
+  { label: 'unet2d 48x64 b16 (2D plan)', arch: 'unet2d', dims: 2, patch: [48, 64], batch: 16, classes: 3, depth: 4, width: 16, standard: true },
+  { label: 'resunet 40x56x40 b2', arch: 'resunet', dims: 3, patch: [40, 56, 40], batch: 2, classes: 3, depth: 4, width: 16, standard: false },
+  { label: 'attention-unet 40x56x40 b2', arch: 'attention-unet', dims: 3, patch: [40, 56, 40], batch: 2, classes: 3, depth: 4, width: 16, standard: false },
 ];
 
-const WIDTHS = [16, 32, 64, 128];
-const PY_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ref', 'unet_bench.py');
+const TWIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ref', 'unet_twin.py');
 
-function median(xs: number[]): number {
+export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-interface OursResult { median: number; params: number; tensorsBefore: number; tensorsAfter: number }
+interface Timed { ms: number; cpuMs: number }
 
-function timeOurs(c: BenchCase, mode: BenchMode, warmup: number, steps: number): OursResult {
-  const net = new BenchUNet({ dims: c.dims, inChannels: 1, classes: c.classes, widths: WIDTHS });
-  const shape = [c.batch, ...c.spatial, 1];
+/** A side of the comparison: warm up once, then one timed step per call. */
+interface Side {
+  step(): Promise<Timed>;
+  params: number;
+  threads: string;
+  close(): Promise<void>;
+}
+
+function spatialOf(c: BenchCase): number[] {
+  // Tensors are [B, Z, Y, X, C] (3D) / [B, Y, X, C] (2D) for a patch given as (X, Y[, Z]).
+  return [...c.patch].reverse();
+}
+
+async function ourSide(c: BenchCase, mode: BenchMode, report: BackendReport): Promise<Side & { tensorsFlat(): string }> {
+  const { model } = createModel(c.arch, { dims: c.dims, depth: c.depth, baseWidth: c.width, numClasses: c.classes }, { seed: 7 });
+  const shape = [c.batch, ...spatialOf(c), 1];
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 7);
+  const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform(shape.slice(0, -1), 0, c.classes, 'float32', 8)), 'int32'));
+  const optimizer = tf.train.adam(1e-3);
+  const trainStep = createTrainStep({ model, optimizer, loss: createLoss({ numClasses: c.classes }), useLabelledFlags: false });
+  let tensorsAtFirst = -1;
+  let tensorsNow = -1;
+  const run = async (): Promise<void> => {
+    if (mode === 'train') {
+      // The step disposes its batch: hand it clones (no copy of the data).
+      await trainStep({ x: tf.clone(x), y: tf.clone(y), caseIds: [] });
+    } else {
+      const s = tf.tidy(() => tf.sum(tf.softmax(model.predict(x) as tf.Tensor)));
+      await s.data();
+      s.dispose();
+    }
+  };
+  return {
+    params: model.countParams(),
+    threads: `${report.threads} (${report.name}${report.simd ? ' SIMD' : ''})`,
+    async step() {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await run();
+      const ms = performance.now() - t0;
+      const cu = process.cpuUsage(c0);
+      const n = tf.memory().numTensors;
+      if (tensorsAtFirst < 0) tensorsAtFirst = n;
+      tensorsNow = n;
+      return { ms, cpuMs: (cu.user + cu.system) / 1000 };
+    },
+    tensorsFlat: () => (tensorsNow === tensorsAtFirst ? 'yes' : `no (${tensorsAtFirst}->${tensorsNow})`),
+    async close() {
+      tf.dispose([x, y]);
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}
+
+class TwinProcess {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly lines: Interface;
+  private readonly queue: ((line: string) => void)[] = [];
+  private stderr = '';
+
+  constructor() {
+    this.proc = spawn('/usr/bin/python3', [TWIN], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stderr.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    this.lines = createInterface({ input: this.proc.stdout });
+    this.lines.on('line', (l) => this.queue.shift()?.(l));
+  }
+
+  ask<T>(msg: object): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onExit = (): void => reject(new Error(`PyTorch twin exited: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      this.proc.once('exit', onExit);
+      this.queue.push((line) => {
+        this.proc.off('exit', onExit);
+        resolve(JSON.parse(line) as T);
+      });
+      this.proc.stdin.write(`${JSON.stringify(msg)}\n`);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.proc.stdin.write('{"cmd":"quit"}\n');
+    await new Promise((r) => this.proc.once('exit', r));
+  }
+}
+
+async function torchSide(c: BenchCase, mode: BenchMode, threads: number): Promise<Side & { version: string }> {
+  const twin = new TwinProcess();
+  const b = await twin.ask<{ params: number; threads: number; interop: number; torch: string }>({
+    cmd: 'build', arch: c.arch, dims: c.dims, shape: c.patch, batch: c.batch, classes: c.classes, depth: c.depth, width: c.width, threads,
+  });
+  return {
+    params: b.params,
+    version: b.torch,
+    threads: `${b.threads} intra-op, ${b.interop} inter-op`,
+    async step() {
+      const r = await twin.ask<{ ms: number; cpu_ms: number }>({ cmd: 'step', mode });
+      return { ms: r.ms, cpuMs: r.cpu_ms };
+    },
+    close: () => twin.close(),
+  };
+}
+
+/** Our strided-conv U-Net through the registry vs the same net written as plain tfjs ops. */
+async function wrapperOverhead(mode: BenchMode, rounds: number): Promise<string> {
+  const c = CASES[0];
+  const shape = [c.batch, ...spatialOf(c), 1];
   const x = tf.randomNormal(shape, 0, 1, 'float32', 7);
   const onehot = tf.tidy(() => tf.oneHot(tf.cast(tf.floor(tf.randomUniform(shape.slice(0, -1), 0, c.classes, 'float32', 8)), 'int32'), c.classes));
-  const opt = tf.train.adam(1e-3);
-  const vars = net.variables();
-  const step = mode === 'train'
-    ? () => {
-      const loss = opt.minimize(() => diceCeLoss(net.apply(x), onehot), true, vars);
-      loss?.dataSync();
-      loss?.dispose();
+  const plain = new BenchUNet({ dims: 3, inChannels: 1, classes: c.classes, widths: [16, 32, 64, 128] });
+  const vars = plain.variables();
+  const opt1 = tf.train.adam(1e-3);
+  const plainStep = async (): Promise<void> => {
+    if (mode === 'train') {
+      const l = opt1.minimize(() => diceCeLoss(plain.apply(x), onehot), true, vars);
+      await l?.data();
+      l?.dispose();
+    } else {
+      const s = tf.tidy(() => tf.sum(tf.softmax(plain.apply(x))));
+      await s.data();
+      s.dispose();
     }
-    : () => {
-      const p = tf.tidy(() => tf.sum(tf.softmax(net.apply(x))));
-      p.dataSync();
-      p.dispose();
-    };
-  for (let i = 0; i < warmup; i++) step();
-  const tensorsBefore = tf.memory().numTensors;
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
+  };
+  const { model } = createModel('unet3d', { depth: 4, baseWidth: 16, numClasses: c.classes, downsample: 'strided' }, { seed: 7 });
+  const opt2 = tf.train.adam(1e-3);
+  const step = createTrainStep({ model, optimizer: opt2, loss: createLoss({ numClasses: c.classes }), useLabelledFlags: false });
+  const y = tf.argMax(onehot, -1);
+  const regStep = async (): Promise<void> => {
+    if (mode === 'train') await step({ x: tf.clone(x), y: tf.clone(y), caseIds: [] });
+    else {
+      const s = tf.tidy(() => tf.sum(tf.softmax(model.predict(x) as tf.Tensor)));
+      await s.data();
+      s.dispose();
+    }
+  };
+  await plainStep();
+  await regStep();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    let t = performance.now();
+    await regStep();
+    a.push(performance.now() - t);
+    t = performance.now();
+    await plainStep();
+    b.push(performance.now() - t);
   }
-  const tensorsAfter = tf.memory().numTensors;
-  const params = net.parameterCount();
-  tf.dispose([x, onehot, ...vars]);
-  opt.dispose();
-  return { median: median(times), params, tensorsBefore, tensorsAfter };
+  const params = `${model.countParams()} vs ${plain.parameterCount()} params`;
+  tf.dispose([x, onehot, y, ...vars]);
+  opt1.dispose();
+  opt2.dispose();
+  model.dispose();
+  return `registry (tfjs-layers) ${median(a).toFixed(0)} ms vs plain tfjs ops ${median(b).toFixed(0)} ms, median of ${rounds} ABAB (${params}): ${(median(a) / median(b)).toFixed(2)}x = the layers-wrapper overhead`;
 }
 
-interface TorchResult { median: number; params: number; threads: number }
-
-function timeTorch(c: BenchCase, mode: BenchMode, warmup: number, steps: number, threads: number): TorchResult {
-  const out = execFileSync('/usr/bin/python3', [
-    PY_SCRIPT, '--dims', String(c.dims), '--shape', ...c.spatial.map(String), '--batch', String(c.batch),
-    '--classes', String(c.classes), '--mode', mode, '--warmup', String(warmup), '--steps', String(steps),
-    '--threads', String(threads),
-  ], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  const last = out.trim().split('\n').pop() ?? '';
-  return JSON.parse(last) as TorchResult;
-}
-
-function arg(name: string, fallback: number): number {
+function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 export async function runBench(mode: BenchMode): Promise<void> {
-  const steps = arg('steps', mode === 'train' ? 8 : 10);
-  const warmup = arg('warmup', 2);
-  const threads = arg('threads', 2);
-  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-  const report: BackendReport = await initBackend({ threads });
-  console.log(`backend: ${report.name}, threads ${report.threads}, simd ${report.simd}`);
+  const rounds = Number(arg('rounds') ?? (mode === 'train' ? 6 : 8));
+  const warmup = Number(arg('warmup') ?? 2);
+  const threads = Number(arg('threads') ?? 2);
+  const archArg = arg('arch');
+  const cases = CASES.filter((c) => (archArg === 'all' ? true : archArg ? archArg.split(',').includes(c.arch) : c.standard));
+  const cores = os.cpus().length;
+  const report = await initBackend({ threads });
+  console.log(`backend: ${report.name}, ${report.threads} threads, SIMD ${report.simd}; machine: ${cores} cores`);
   for (const t of report.tried) console.log(`  ${t.ok ? 'ok ' : 'no '} ${t.name}: ${t.reason}`);
-  console.log(`mode ${mode}: median of ${steps} steps after ${warmup} warm-up; PyTorch ${torchVersion()} CPU, ${threads} threads`);
-  const rows: string[][] = [['case', 'ours ms', 'PyTorch ms', 'ours/PyTorch', 'params (ours=torch)', 'tensors flat', 'load avg']];
-  for (const c of CASES) {
-    if (only && !c.label.startsWith(only)) continue;
-    const load0 = os.loadavg()[0];
-    const ours = timeOurs(c, mode, warmup, steps);
-    const torch = timeTorch(c, mode, warmup, steps, threads);
-    const load1 = os.loadavg()[0];
+  console.log(`mode ${mode}: ${warmup} warm-up steps per side, then ${rounds} rounds alternating ours / PyTorch (ABAB); ms per step`);
+  const rows: string[][] = [['case', 'ours min/med', 'torch min/med', 'ours/torch (med)', 'params ours=torch', 'threads ours | torch', 'cores used ours | torch', 'tensors flat', 'load avg']];
+  let refused = false;
+  let torchVersion = '';
+  for (const c of cases) {
+    const loads = [os.loadavg()[0]];
+    const ours = await ourSide(c, mode, report);
+    const torch = await torchSide(c, mode, threads);
+    torchVersion = torch.version;
+    for (let i = 0; i < warmup; i++) {
+      await ours.step();
+      await torch.step();
+    }
+    const a: Timed[] = [];
+    const b: Timed[] = [];
+    for (let i = 0; i < rounds; i++) {
+      a.push(await ours.step());
+      b.push(await torch.step());
+      loads.push(os.loadavg()[0]);
+    }
+    await torch.close();
+    await ours.close();
+    const am = a.map((t) => t.ms);
+    const bm = b.map((t) => t.ms);
+    const used = (ts: Timed[]): string => (ts.reduce((s, t) => s + t.cpuMs, 0) / ts.reduce((s, t) => s + t.ms, 0)).toFixed(2);
+    const maxLoad = Math.max(...loads);
+    const tooLoaded = maxLoad > cores;
+    refused ||= tooLoaded;
     rows.push([
       c.label,
-      ours.median.toFixed(0),
-      torch.median.toFixed(0),
-      (ours.median / torch.median).toFixed(2),
+      `${Math.min(...am).toFixed(0)}/${median(am).toFixed(0)}`,
+      `${Math.min(...bm).toFixed(0)}/${median(bm).toFixed(0)}`,
+      tooLoaded ? 'refused (load)' : `${(median(am) / median(bm)).toFixed(2)}x`,
       `${ours.params}${ours.params === torch.params ? '=' : '!='}${torch.params}`,
-      ours.tensorsAfter === ours.tensorsBefore ? 'yes' : `no (${ours.tensorsBefore}->${ours.tensorsAfter})`,
-      `${load0.toFixed(1)}-${load1.toFixed(1)}`,
+      `${ours.threads} | ${torch.threads}`,
+      `${used(a)} | ${used(b)}`,
+      ours.tensorsFlat(),
+      `${Math.min(...loads).toFixed(1)}-${maxLoad.toFixed(1)}`,
     ]);
   }
+  console.log(`PyTorch ${torchVersion} CPU, ${threads} threads`);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((v, i) => v.padEnd(widths[i])).join('  '));
-}
-
-function torchVersion(): string {
-  try {
-    return execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
-  } catch {
-    return '(torch not importable)';
+  if (refused) {
+    console.log(`\nNo ratio printed where the 1-minute load average rose above the ${cores} cores: other work was competing for the CPU, and it slows PyTorch's threaded kernels more than ours, so the ratio would flatter us. Re-run on a quiet machine.`);
   }
+  if (process.argv.includes('--plain')) console.log(`\nunet3d (strided down-sampling) ${await wrapperOverhead(mode, Math.max(3, rounds >> 1))}`);
 }
