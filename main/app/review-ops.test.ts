@@ -95,6 +95,21 @@ describe('reviews refuse stale input and lose nothing', () => {
     expect(app.store.labelVersions.require(manual.row.id).sha256).toBe(manual.row.sha256);
   });
 
+  it('a prediction of a test-split image never becomes its label (SPLIT_FROZEN), alone or in a batch', async () => {
+    app.store.images.setSplit([4], 'test');
+    const p = await predict(4);
+    const before = app.store.labelVersions.count();
+    await expect(call('reviews:submit', { decision: 'accept', predictionId: String(p.id), secondsSpent: 1, baseLabelVersionId: null })).rejects.toMatchObject({ code: 'SPLIT_FROZEN' });
+    const edited = labelBytes(4, 2).voxels;
+    await expect(call('reviews:submit', { decision: 'edit', predictionId: String(p.id), secondsSpent: 1, voxelsGzBase64: gzipSync(edited).toString('base64') })).rejects.toMatchObject({
+      code: 'SPLIT_FROZEN',
+    });
+    const other = await predict(5);
+    await expect(call('reviews:acceptBatch', { predictionIds: [String(other.id), String(p.id)], minConfidence: 0 })).rejects.toMatchObject({ code: 'SPLIT_FROZEN' });
+    expect(app.store.labelVersions.count()).toBe(before);
+    expect(app.store.reviews.listForPrediction(other.id)).toHaveLength(0);
+  });
+
   it('reject is always possible and writes no label version', async () => {
     const p = await predict(3);
     await later();

@@ -96,11 +96,22 @@ export function reviewOps(deps: LoopDeps): ReviewOps {
     return parent;
   };
 
+  /** The test split's reference labels are what every model is measured against: a model's own prediction never becomes one. */
+  const assertNotTest = (p: PredictionRow): void => {
+    const img = store.images.require(p.imageId);
+    if (img.split !== 'test') return;
+    throw new SegloopError('SPLIT_FROZEN', `Image ${img.id} is in the frozen test split: its prediction is for measuring the model and cannot become its label. Nothing was saved.`, {
+      imageId: String(img.id),
+      predictionId: String(p.id),
+    });
+  };
+
   const saveFromPrediction = async (p: PredictionRow, decision: 'accept' | 'edit', voxels: Uint8Array, predicted: Uint8Array, secondsSpent: number, base: string | null | undefined) => {
     const img = store.images.require(p.imageId);
     if (store.reviews.listForPrediction(p.id).length > 0) {
       throw new SegloopError('INVALID_ARGUMENT', `Prediction ${p.id} was already reviewed: run a new prediction to review this case again.`, { predictionId: p.id });
     }
+    assertNotTest(p);
     const parent = assertCurrent(p, base);
     const added = await store.addLabelVersionFile(
       {
@@ -179,6 +190,7 @@ export function reviewOps(deps: LoopDeps): ReviewOps {
       const rows = input.predictionIds.map(prediction);
       for (const p of rows) {
         if (reviews.has(p.id)) throw new SegloopError('INVALID_ARGUMENT', `Prediction ${p.id} was already reviewed: reload the batch.`, { predictionId: p.id });
+        assertNotTest(p);
         assertCurrent(p, undefined);
         const c = confidenceOf(p.scores as Record<string, unknown> | null, numClasses());
         if (c === null || c < input.minConfidence) {

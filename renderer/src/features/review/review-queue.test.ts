@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PredictionView } from '../../../../shared/review-schema';
-import { batchCandidates, nextUnreviewed, reviewOrder, stepFrom } from './review-queue';
+import { batchCandidates, nextUnreviewed, reviewable, reviewOrder, stepFrom } from './review-queue';
 
 function pred(id: number, confidence: number | null, extra: Partial<PredictionView> = {}): PredictionView {
   return {
@@ -30,6 +30,10 @@ describe('review queue', () => {
   it('puts unreviewed first, least confident first, reviewed last', () => {
     const list = reviewOrder([pred(1, 0.99), pred(2, 0.5, { review: reviewed }), pred(3, 0.7), pred(4, null)]);
     expect(list.map((p) => p.id)).toEqual(['4', '3', '1', '2']);
+  });
+
+  it('never offers predictions of the test split', () => {
+    expect(reviewable([pred(1, 0.5, { split: 'test' }), pred(2, 0.5), pred(3, 0.5, { split: null })]).map((p) => p.id)).toEqual(['2', '3']);
   });
 
   it('next unreviewed skips reviewed ones and wraps; null when none is left', () => {

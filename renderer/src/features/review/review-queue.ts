@@ -2,6 +2,14 @@
 // take: pure functions over the predictions:list view, so the rules are tested without a browser.
 import type { PredictionView } from '../../../../shared/review-schema';
 
+/**
+ * What a reviewer is shown: predictions of the frozen test split exist to measure the model and
+ * can never become labels (the server refuses them), so they are not offered.
+ */
+export function reviewable(predictions: readonly PredictionView[]): PredictionView[] {
+  return predictions.filter((p) => p.split !== 'test');
+}
+
 /** Unreviewed first (least confident first: where a reviewer is most needed), then reviewed by image. */
 export function reviewOrder(predictions: readonly PredictionView[]): PredictionView[] {
   const conf = (p: PredictionView): number => p.confidence ?? -1;
