@@ -15,6 +15,8 @@ import type { ImageRow, JsonObject, ModelRow } from '../project/types';
 import { AL_SCORE_TASK, type AlScoreParams, type AlScoreResult } from '../active-learning/score-task';
 import { getStrategy, selectFromPool, strategyNeeds, type CandidateImage, type Pick } from '../active-learning/strategies';
 import { ROUND_META_KEY, type AlRoundMeta } from '../active-learning/rounds';
+import { listStrategiesInfo } from '../active-learning/info';
+import { PREDICTION_SCORE_KEYS } from '../active-learning/scoring';
 import type { TaskEvent } from '../worker/protocol';
 import { runWorkerTask, type WorkerLauncher } from '../worker/worker-host';
 import { modelSpecs, resolveModels } from './predict-job';
@@ -88,6 +90,7 @@ export function planSelection(store: ProjectStore, opts: SelectionRequest): Sele
   const strategy = getStrategy(opts.strategy); // UNKNOWN_STRATEGY before anything else
   const params = opts.params ?? {};
   const needs = strategyNeeds(strategy.name, params); // INVALID_ARGUMENT on a bad score param
+  checkParams(strategy.name, params);
   if (!Number.isInteger(opts.count) || opts.count < 1) throw new SegloopError('INVALID_ARGUMENT', `The count must be a positive integer, got ${opts.count}.`);
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed)) throw new SegloopError('INVALID_ARGUMENT', `The seed must be an integer, got ${seed}.`);
@@ -105,6 +108,22 @@ export function planSelection(store: ProjectStore, opts: SelectionRequest): Sele
     throw new SegloopError('BUDGET_EXCEEDS_POOL', `Asked for ${opts.count} images but only ${selectable.length} unlabelled image(s) can be selected.`, { count: opts.count, pool: selectable.length });
   }
   return { strategy: strategy.name, params, seed, count: opts.count, models, needs, selectable, labelledIds, testIds };
+}
+
+/**
+ * A wrong parameter must be refused now, not after minutes of scoring: unknown names are an
+ * error (a typo would otherwise be ignored), and the strategy itself checks the values on a
+ * two-image stand-in pool that has every score, so its own range checks run.
+ */
+function checkParams(strategy: string, params: Record<string, unknown>): void {
+  const known = listStrategiesInfo().find((s) => s.name === strategy)?.params.map((x) => x.name) ?? [];
+  for (const k of Object.keys(params)) {
+    if (!known.includes(k)) throw new SegloopError('INVALID_ARGUMENT', `Strategy "${strategy}" has no parameter "${k}". Known: ${known.join(', ') || 'none'}.`, { param: k });
+  }
+  if (!Object.keys(params).length) return;
+  const scores = Object.fromEntries(PREDICTION_SCORE_KEYS.map((k) => [k, 0.5]));
+  const standIn: CandidateImage[] = [1, 2].map((imageId) => ({ imageId, scores, foregroundVoxelsPerClass: [10, 5, 5], features: [imageId, 1] }));
+  selectFromPool({ strategy, pool: standIn, budget: 1, seed: 1, params, labelledIds: [] });
 }
 
 function cancelledIfAborted(signal: AbortSignal | undefined): void {
