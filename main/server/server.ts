@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SegloopError, toErrorData, type ErrorCode, type ErrorData } from '../../shared/errors';
-import { dispatch, parseFileRequest, type AppApi } from '../app/dispatch';
+import { MAX_LABEL_BASE64_CHARS } from '../../shared/contract';
+import { dispatch, parseFileRequest, type AppApi, type Handlers } from '../app/dispatch';
 import { checkRequest, newToken, TOKEN_COOKIE } from './guard';
 
 export interface ServeOptions {
@@ -23,8 +24,46 @@ export interface ServeOptions {
   token?: string;
   /** The renderer's build output (index.html + assets); null serves no UI. */
   staticDir?: string | null;
-  /** Largest request body accepted, in bytes. */
+  /** Largest request body of an operation that carries no voxels, in bytes (default 1 MiB). */
   maxBodyBytes?: number;
+  /**
+   * Largest body of an operation that carries a label volume (labels:save, drafts, review edits).
+   * Default: derived from the largest image of the project (see voxelBodyLimit).
+   */
+  voxelBodyBytes?: () => Promise<number>;
+  /** Heavy requests (voxel operations, bodies over 64 KiB) served at once; more get 429 (default 2). */
+  maxHeavyRequests?: number;
+  /** Deepest nesting of arrays/objects accepted in a request body (default 64). */
+  maxJsonDepth?: number;
+}
+
+/** Operations whose body carries a whole label volume (gzip + base64). */
+export const VOXEL_OPERATIONS = new Set(['labels:save', 'labels:draftSave', 'reviews:submit']);
+const HEAVY_BODY_BYTES = 64 * 1024;
+
+/**
+ * The largest legitimate body for a label of `voxels` uint8 voxels: gzip never grows data by more
+ * than ~0.1% + a few bytes (stored blocks), base64 adds a third, plus the JSON around it.
+ */
+export function voxelBodyLimit(voxels: number): number {
+  return Math.ceil(((voxels * 1.001 + 1024) * 4) / 3) + 16 * 1024;
+}
+
+/** True when `buf` (JSON text) nests arrays/objects deeper than `max`; a linear scan, no parsing. */
+export function jsonDeeperThan(buf: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 export interface RunningServer {
@@ -97,17 +136,35 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     throw new SegloopError('INVALID_ARGUMENT', `--host ${host} is not allowed: the server only listens on this machine (127.0.0.1).`, { host });
   }
   const token = opts.token ?? newToken();
-  const maxBody = opts.maxBodyBytes ?? 96 * 1024 * 1024;
+  const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
+  const maxHeavy = opts.maxHeavyRequests ?? 2;
+  const maxDepth = opts.maxJsonDepth ?? 64;
+  let heavyActive = 0;
+  // The largest image decides the voxel-route limit; re-read at most every 10 s (imports add images).
+  let voxelLimitCache: { at: number; bytes: number } | null = null;
+  const voxelLimit = async (refresh = false): Promise<number> => {
+    if (opts.voxelBodyBytes) return opts.voxelBodyBytes();
+    if (refresh || !voxelLimitCache || Date.now() - voxelLimitCache.at > 10_000) {
+      // An API without images (or whose case list fails) gets the schema's own ceiling.
+      const list = opts.api.handlers['cases:list'] as Handlers['cases:list'] | undefined;
+      const rows = await Promise.resolve()
+        .then(() => (list ? list({}) : null))
+        .then((r) => (Array.isArray(r?.rows) ? r.rows : null), () => null);
+      const most = rows?.reduce((m, r) => Math.max(m, r.shape[0] * r.shape[1] * r.shape[2]), 0) ?? null;
+      voxelLimitCache = { at: Date.now(), bytes: most === null ? MAX_LABEL_BASE64_CHARS + 16 * 1024 : voxelBodyLimit(most) };
+    }
+    return voxelLimitCache.bytes;
+  };
   const staticRoot = opts.staticDir ? path.resolve(opts.staticDir) : null;
   let port = opts.port ?? 0;
 
-  const sendError = (res: ServerResponse, err: ErrorData, status = statusOf(err.code)): void => {
+  const sendError = (res: ServerResponse, err: ErrorData, status = statusOf(err.code), extra: Record<string, string> = {}): void => {
     if (res.headersSent) {
       res.destroy();
       return;
     }
     const body = JSON.stringify({ ok: false, error: err });
-    res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(status, { ...baseHeaders(), ...extra, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   };
 
@@ -148,18 +205,44 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (!/^application\/json\b/i.test(ctype)) {
         throw new SegloopError('VALIDATION_FAILED', 'Operations take a JSON body (Content-Type: application/json).');
       }
-      const raw = await readBody(req, maxBody);
-      let input: unknown;
-      try {
-        input = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new SegloopError('VALIDATION_FAILED', 'The request body is not valid JSON.');
+      const operation = safeDecode(p.slice('/api/'.length));
+      const voxelRoute = VOXEL_OPERATIONS.has(operation);
+      const declared = Number(req.headers['content-length'] ?? NaN);
+      const heavy = voxelRoute || !(declared <= HEAVY_BODY_BYTES);
+      if (heavy && heavyActive >= maxHeavy) {
+        // Refused before reading: each heavy body costs a few times its size in memory.
+        req.resume();
+        return sendError(
+          res,
+          { code: 'TOO_MANY_REQUESTS', message: `The server is already handling ${heavyActive} large requests: try again in a second.`, details: { limit: maxHeavy } },
+          429,
+          { 'Retry-After': '1', Connection: 'close' },
+        );
       }
-      const result = await dispatch(opts.api.handlers, safeDecode(p.slice('/api/'.length)), input);
-      const body = JSON.stringify(result);
-      const status = result.ok ? 200 : statusOf(result.error.code);
-      res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-      res.end(body);
+      if (heavy) heavyActive++;
+      try {
+        let limit = voxelRoute ? await voxelLimit() : maxBody;
+        // A bigger image may have been imported since the limit was computed.
+        if (voxelRoute && declared > limit && !opts.voxelBodyBytes) limit = await voxelLimit(true);
+        let raw: Buffer | null = await readBody(req, limit, voxelRoute ? `${operation} (a label of the largest image in this project)` : operation);
+        if (jsonDeeperThan(raw, maxDepth)) {
+          throw new SegloopError('VALIDATION_FAILED', `The request body nests arrays/objects deeper than ${maxDepth} levels: refused unparsed.`, { maxDepth });
+        }
+        let input: unknown;
+        try {
+          input = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+        } catch {
+          throw new SegloopError('VALIDATION_FAILED', 'The request body is not valid JSON.');
+        }
+        raw = null; // let the bytes go before the handler decodes the voxels
+        const result = await dispatch(opts.api.handlers, operation, input);
+        const body = JSON.stringify(result);
+        const status = result.ok ? 200 : statusOf(result.error.code);
+        res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      } finally {
+        if (heavy) heavyActive--;
+      }
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, { code: 'NOT_FOUND', message: 'Not found.' }, 405);
@@ -266,14 +349,35 @@ function safeDecode(s: string): string {
   }
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) throw new SegloopError('PAYLOAD_TOO_LARGE', `The request body is larger than ${max} bytes.`, { limit: max });
+/**
+ * The body, refused with PAYLOAD_TOO_LARGE as soon as it passes `max` (before reading anything when
+ * Content-Length says so). With a Content-Length the bytes go straight into one buffer of that
+ * size, so a body is held once, not as chunks plus their concatenation.
+ */
+async function readBody(req: IncomingMessage, max: number, what: string): Promise<Buffer> {
+  const tooLarge = (): SegloopError =>
+    new SegloopError('PAYLOAD_TOO_LARGE', `The request body is larger than ${max} bytes, the most ${what} can take.`, { limit: max });
+  const header = req.headers['content-length'];
+  const declared = header === undefined ? null : Number(header);
+  if (declared !== null && (!Number.isSafeInteger(declared) || declared < 0)) throw new SegloopError('VALIDATION_FAILED', 'Content-Length is not a byte count.');
+  if (declared !== null && declared > max) throw tooLarge();
+  if (declared !== null) {
+    const out = Buffer.allocUnsafe(declared);
+    let at = 0;
+    for await (const chunk of req) {
+      const c = chunk as Buffer;
+      if (at + c.length > declared) throw new SegloopError('VALIDATION_FAILED', 'The request body is longer than its Content-Length.');
+      c.copy(out, at);
+      at += c.length;
+    }
+    if (at !== declared) throw new SegloopError('VALIDATION_FAILED', 'The request body ended before its Content-Length.');
+    return out;
+  }
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of req) {
     total += (chunk as Buffer).length;
-    if (total > max) throw new SegloopError('PAYLOAD_TOO_LARGE', `The request body is larger than ${max} bytes.`, { limit: max });
+    if (total > max) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

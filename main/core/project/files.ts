@@ -5,6 +5,7 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SegloopError } from '../../../shared/errors';
+import { sha256File } from '../base/fs';
 
 export {
   TEMP_MARKER,
@@ -73,4 +74,59 @@ function isInside(root: string, candidate: string): boolean {
 /** Turns an absolute path inside the project into the stored form (forward slashes). */
 export function toProjectRelative(projectDir: string, absPath: string): string {
   return path.relative(projectDir, absPath).split(path.sep).join('/');
+}
+
+interface Verified {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  sha256: string;
+}
+
+// Once per file per process: a file whose inode, size and times are unchanged since it matched
+// its recorded sha256 still holds those bytes (any write or link change moves mtime/ctime).
+const verifiedFiles = new Map<string, Verified>();
+
+/**
+ * A stored voxel file about to be handed to a reader (the renderer, a download): confined to the
+ * project, a plain file (no symlink, no second hard link — either could expose bytes from outside
+ * the project), and holding exactly the bytes its row records. A mismatch is CHECKSUM_MISMATCH,
+ * never the wrong bytes.
+ */
+export async function verifyStoredFile(projectDir: string, relPath: string, sha256: string): Promise<{ absPath: string; size: number }> {
+  const absPath = await resolveInProject(projectDir, relPath);
+  const st = await fsp.lstat(absPath).catch((err: { code?: string }) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+    throw err;
+  });
+  if (st === null || (!st.isFile() && !st.isSymbolicLink())) {
+    throw new SegloopError('FILE_NOT_FOUND', `${relPath} is registered in the project but missing on disk: run \`segloop info\` and restore it from a backup.`, { path: relPath });
+  }
+  if (st.isSymbolicLink()) {
+    throw new SegloopError('PATH_OUTSIDE_PROJECT', `${relPath} is a symbolic link: Segloop never stores one, so it is not served.`, { path: relPath, reason: 'symlink' });
+  }
+  if (st.nlink > 1) {
+    throw new SegloopError('PATH_OUTSIDE_PROJECT', `${relPath} is a hard link (${st.nlink} names share its bytes, possibly outside the project): it is not served. Replace it with a plain copy.`, {
+      path: relPath,
+      reason: 'hardlink',
+      links: st.nlink,
+    });
+  }
+  const seen = verifiedFiles.get(absPath);
+  const fresh = seen && seen.dev === st.dev && seen.ino === st.ino && seen.size === st.size && seen.mtimeMs === st.mtimeMs && seen.ctimeMs === st.ctimeMs && seen.sha256 === sha256;
+  if (!fresh) {
+    const actual = await sha256File(absPath);
+    if (actual !== sha256) {
+      verifiedFiles.delete(absPath);
+      throw new SegloopError('CHECKSUM_MISMATCH', `${relPath} no longer holds the bytes the project recorded (sha256 differs): it was changed outside Segloop and is not served.`, {
+        path: relPath,
+        expected: sha256,
+        actual,
+      });
+    }
+    verifiedFiles.set(absPath, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha256 });
+  }
+  return { absPath, size: st.size };
 }

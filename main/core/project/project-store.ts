@@ -10,7 +10,7 @@ import { AlRoundRepository } from './al-round-repository';
 import { AuditRepository } from './audit-repository';
 import { openDatabase, RepoContext, type Db } from './db';
 import { acquireProjectLock, type ProjectLock } from './project-lock';
-import { defaultIo, resolveInProject, safeFileName, sha256Bytes, sha256File, writeFileAtomic, type AtomicWriteIo } from './files';
+import { defaultIo, resolveInProject, safeFileName, sha256Bytes, sha256File, verifyStoredFile, writeFileAtomic, type AtomicWriteIo } from './files';
 import { ImageRepository } from './image-repository';
 import { LabelSchemaRepository } from './label-schema-repository';
 import { LabelVersionRepository, type LabelVersionMeta } from './label-version-repository';
@@ -298,6 +298,14 @@ export class ProjectStore {
   /** Absolute path of a stored relative path, confined to the project folder. */
   resolve(relPath: string): Promise<string> {
     return resolveInProject(this.dir, relPath);
+  }
+
+  /**
+   * A stored file checked for reading out (renderer, downloads): inside the project, no symlink or
+   * hard link, bytes equal to the row's sha256 (verified once per file per process).
+   */
+  verifiedFile(relPath: string, sha256: string): Promise<{ absPath: string; size: number }> {
+    return verifyStoredFile(this.dir, relPath, sha256);
   }
 
   info(): ProjectInfo {
