@@ -2,6 +2,7 @@
 // report (main/core/evaluation/report.ts), the learning curve, exports and promote/rollback.
 // Ids travel as strings like every other id of the contract.
 import { z } from 'zod';
+import { LABEL_SOURCES, MODEL_STATUSES } from './vocabulary';
 
 const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/);
 const Num = z.number().nullable();
@@ -12,7 +13,7 @@ export const EMPTY_CASES = ['none', 'both', 'pred', 'ref'] as const;
 export const EvaluationModel = z.object({
   id: Id,
   version: z.number().int(),
-  status: z.enum(['candidate', 'promoted', 'retired']),
+  status: z.enum(MODEL_STATUSES),
   architecture: z.string(),
   createdAt: z.string(),
   /** Stored predictions of this model (all splits) and on the test split. */
@@ -55,7 +56,8 @@ export const EvaluationCaseRow = z.object({
   image: z.string(),
   patient: z.string(),
   site: z.string(),
-  referenceSource: z.string(),
+  /** The reference label's source ('external' for files from outside the project). */
+  referenceSource: z.enum([...LABEL_SOURCES, 'external']),
   referenceFromModel: z.boolean(),
   patientInTraining: z.boolean(),
   classes: z.array(ClassCell),
@@ -79,7 +81,7 @@ const SummaryRow = z.object({
 });
 
 export const ModelEvaluationView = z.object({
-  model: z.object({ id: Id, version: z.number().int(), status: z.string(), architecture: z.string() }),
+  model: z.object({ id: Id, version: z.number().int(), status: z.enum(MODEL_STATUSES), architecture: z.string() }),
   cases: z.array(EvaluationCaseRow),
   skipped: z.array(z.object({ imageId: Id, image: z.string(), reason: z.string() })),
   overall: z.array(SummaryRow),
@@ -116,7 +118,7 @@ export const PairedRow = z.object({
 export const EvaluationReportView = z.object({
   split: EvaluationSplit,
   imagesConsidered: z.number().int(),
-  referenceSources: z.array(z.string()),
+  referenceSources: z.array(z.enum(LABEL_SOURCES)),
   classes: z.array(z.object({ label: z.number().int(), name: z.string(), colour: z.string() })),
   primary: ModelEvaluationView,
   secondary: ModelEvaluationView.nullable(),
@@ -131,7 +133,7 @@ export const LearningCurveView = z.object({
     z.object({
       modelId: Id,
       version: z.number().int(),
-      status: z.string(),
+      status: z.enum(MODEL_STATUSES),
       labelledImages: z.number().int(),
       labelVersions: z.number().int(),
       annotationMinutes: Num,

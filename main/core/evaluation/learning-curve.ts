@@ -11,7 +11,7 @@
 //   labels record no time; they are counted, never given invented minutes. When some versions have
 //   no time the total is a lower bound (minutesComplete = false); when none has, it is null.
 import type { ProjectStore } from '../project';
-import type { LabelSource, LabelVersionRow, ModelRow } from '../project/types';
+import type { LabelSource, LabelVersionRow, ModelRow, ModelStatus } from '../project/types';
 import { LABEL_SOURCES } from '../project/types';
 import { buildEvaluationReport } from './report';
 
@@ -20,7 +20,7 @@ export type DiceSource = 'test-predictions' | 'stored-validation';
 export interface LearningCurvePoint {
   modelId: number;
   version: number;
-  status: string;
+  status: ModelStatus;
   trainingRunId: number;
   createdAt: string;
   /** Distinct images in the training snapshot. */

@@ -16,7 +16,7 @@ import { SegloopError } from '../../../shared/errors';
 import { readNifti } from '../imaging/nifti';
 import type { ProjectStore } from '../project';
 import { assertNoLeakage } from '../project/splits';
-import type { ImageRow, LabelSource, LabelVersionRow, ModelRow, PredictionRow, Split } from '../project/types';
+import type { ImageRow, LabelSource, LabelVersionRow, ModelRow, ModelStatus, PredictionRow, Split } from '../project/types';
 import { LABEL_SOURCES } from '../project/types';
 import { summarizeEvaluation, type CaseRecord, type EvaluationSummary } from './aggregate';
 import { comparePaired, type PairedComparison } from './compare';
@@ -39,7 +39,7 @@ export interface EvaluationReportOptions {
 export interface ReportModel {
   id: number;
   version: number;
-  status: string;
+  status: ModelStatus;
   architecture: string;
   trainingRunId: number | null;
   createdAt: string;

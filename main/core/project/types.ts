@@ -4,13 +4,11 @@
 export const SPLITS = ['pool', 'train', 'val', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
 
-export const LABEL_SOURCES = ['manual', 'imported', 'ai_accepted', 'ai_edited', 'pseudo'] as const;
-export type LabelSource = (typeof LABEL_SOURCES)[number];
+// Label sources, model statuses and run statuses are the contract's (shared/), not a second list.
+import { LABEL_SOURCES, MODEL_STATUSES, type LabelSource, type ModelStatus } from '../../../shared/vocabulary';
+import { TRAINING_RUN_STATUSES } from '../../../shared/training-schema';
 
-export const MODEL_STATUSES = ['candidate', 'promoted', 'retired'] as const;
-export type ModelStatus = (typeof MODEL_STATUSES)[number];
-
-export const TRAINING_RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export { LABEL_SOURCES, MODEL_STATUSES, TRAINING_RUN_STATUSES, type LabelSource, type ModelStatus };
 export type TrainingRunStatus = (typeof TRAINING_RUN_STATUSES)[number];
 
 export const REVIEW_DECISIONS = ['accept', 'edit', 'reject'] as const;
