@@ -12,7 +12,9 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestProject, ROOT } from '../../tests/e2e/test-project';
 import { openProjectApp, type ProjectApp } from '../app/project-app';
-import { startServer, voxelBodyLimit, type RunningServer } from './server';
+import { z } from 'zod';
+import { operations } from '../../shared/contract';
+import { startServer, VOXEL_OPERATIONS, voxelBodyLimit, type RunningServer } from './server';
 
 interface Res {
   status: number;
@@ -249,4 +251,15 @@ describe.skipIf(process.platform !== 'linux')('RSS of a real `segloop serve` und
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
+});
+
+describe('voxel routes', () => {
+  it('every operation whose input can carry a label volume gets the voxel-sized limit (a new one must be listed)', () => {
+    const carrying = Object.entries(operations)
+      .filter(([, op]) => JSON.stringify(z.toJSONSchema(op.input as z.ZodType, { unrepresentable: 'any', io: 'input' })).includes('voxelsGzBase64'))
+      .map(([name]) => name)
+      .sort();
+    expect(carrying.length).toBeGreaterThan(0);
+    expect(carrying).toEqual([...VOXEL_OPERATIONS].sort());
+  });
 });
