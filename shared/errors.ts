@@ -61,6 +61,8 @@ export const ERROR_CODES = [
   'BUDGET_EXCEEDS_POOL',
   'INVALID_ARGUMENT',
   'INTERNAL_ERROR',
+  // a destructive command (emptying the quarantine) run without its explicit --yes
+  'CONFIRMATION_REQUIRED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
