@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { SegloopError } from '../../shared/errors';
 import { writeFileAtomic } from '../core/base/fs';
+import { parseDbId } from '../core/base/ids';
 import type { ProjectStore } from '../core/project';
 import type { Handlers } from './dispatch';
 import { decodeLabelVoxels } from './label-voxels';
@@ -29,9 +30,7 @@ const StoredDraft = z.object({
 type StoredDraft = z.infer<typeof StoredDraft>;
 
 function parseId(raw: string, code: 'IMAGE_NOT_FOUND' | 'LABEL_VERSION_NOT_FOUND'): number {
-  const n = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n)) throw new SegloopError(code, `No ${code === 'IMAGE_NOT_FOUND' ? 'image' : 'label version'} with id ${raw}.`);
-  return n;
+  return parseDbId(raw, code, code === 'IMAGE_NOT_FOUND' ? 'image' : 'label version');
 }
 
 function draftFile(store: ProjectStore, imageId: number): string {

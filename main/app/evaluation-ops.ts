@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { EvaluationModel, EvaluationReportView, LearningCurveView, ModelEvaluationView, PairedRow } from '../../shared/evaluation-schema';
 import { SegloopError } from '../../shared/errors';
+import { parseDbId } from '../core/base/ids';
 import type { ClassSummary } from '../core/evaluation/aggregate';
 import type { PairedComparison } from '../core/evaluation/compare';
 import { learningCurve } from '../core/evaluation/learning-curve';
@@ -16,8 +17,7 @@ import type { Handlers } from './dispatch';
 export type EvaluationOps = Pick<Handlers, 'evaluation:models' | 'evaluation:report' | 'evaluation:learningCurve' | 'evaluation:export'>;
 
 function modelId(id: string): number {
-  if (!/^[1-9][0-9]{0,15}$/.test(id)) throw new SegloopError('MODEL_NOT_FOUND', `There is no model with id "${id}".`, { id });
-  return Number(id);
+  return parseDbId(id, 'MODEL_NOT_FOUND', 'model');
 }
 
 function modelView(store: ProjectStore, m: ModelRow): EvaluationModel {

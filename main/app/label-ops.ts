@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { SegloopError } from '../../shared/errors';
 import type { LabelOp } from '../../shared/label-ops-schema';
+import { parseDbId } from '../core/base/ids';
 import * as ops from '../core/imaging/label-edit-ops';
 import type { ProjectStore } from '../core/project';
 import type { Handlers } from './dispatch';
@@ -45,9 +46,7 @@ export function labelOps(deps: { store: ProjectStore }): LabelOps {
   const { store } = deps;
   return {
     async 'labels:transform'(input) {
-      const id = /^[1-9][0-9]{0,15}$/.test(input.imageId) ? Number(input.imageId) : NaN;
-      if (!Number.isSafeInteger(id)) throw new SegloopError('IMAGE_NOT_FOUND', `No image with id ${input.imageId}.`);
-      const img = store.images.require(id);
+      const img = store.images.require(parseDbId(input.imageId, 'IMAGE_NOT_FOUND', 'image'));
       const known = new Set(store.labelSchema.list().map((c) => c.idx));
       for (const s of [input.op.segment, ...('from' in input.op ? [input.op.from] : [])]) {
         if (!known.has(s)) throw new SegloopError('LABEL_OUT_OF_SCHEMA', `Segment ${s} is not in the label schema (${[...known].sort((a, b) => a - b).join(', ')}).`);

@@ -1,7 +1,7 @@
 // What the handlers of the loop (training, models, predictions, review, active learning) share:
 // the store, the job queue, who is acting, a way to push events, and the id conversions.
 import type { EventMessage, JobResult } from '../../shared/contract';
-import { SegloopError, toErrorData, type ErrorCode } from '../../shared/errors';
+import { toErrorData } from '../../shared/errors';
 import type { JobHandle, JobQueue } from '../core/jobs/job-queue';
 import type { ProjectStore } from '../core/project';
 
@@ -12,11 +12,8 @@ export interface LoopDeps {
   emit(msg: EventMessage): void;
 }
 
-/** Ids are integers in the database and strings on the wire. */
-export function dbId(id: string, code: ErrorCode, what: string): number {
-  if (!/^[1-9][0-9]{0,15}$/.test(id)) throw new SegloopError(code, `There is no ${what} with id "${id}".`, { id });
-  return Number(id);
-}
+/** Ids are integers in the database and strings on the wire: the one parser in core/base/ids. */
+export { parseDbId as dbId } from '../core/base/ids';
 
 export const idOrNull = (v: number | null | undefined): string | null => (v === null || v === undefined ? null : String(v));
 

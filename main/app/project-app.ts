@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { CaseRow, EventMessage, ImageMeta, Job, LabelVersion } from '../../shared/contract';
 import { SegloopError } from '../../shared/errors';
+import { parseDbId } from '../core/base/ids';
 import { readNifti } from '../core/imaging/nifti';
 import { JobQueue, type JobInfo } from '../core/jobs/job-queue';
 import { ProjectStore, type ImageRow, type LabelVersionRow } from '../core/project';
@@ -45,7 +46,7 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
 
   const loop = { store, jobs, author, emit };
 
-  const image = (id: string): ImageRow => store.images.require(toDbId(id, 'IMAGE_NOT_FOUND', 'image'));
+  const image = (id: string): ImageRow => store.images.require(parseDbId(id, 'IMAGE_NOT_FOUND', 'image'));
 
   const handlers: Handlers = {
     async 'project:info'() {
@@ -89,7 +90,7 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
       const img = image(input.imageId);
       let parent: LabelVersionRow | null = null;
       if (input.parentVersionId !== null) {
-        parent = store.labelVersions.get(toDbId(input.parentVersionId, 'LABEL_VERSION_NOT_FOUND', 'label version'));
+        parent = store.labelVersions.get(parseDbId(input.parentVersionId, 'LABEL_VERSION_NOT_FOUND', 'label version'));
         if (!parent || parent.imageId !== img.id) {
           throw new SegloopError('LABEL_VERSION_NOT_FOUND', `Label version ${input.parentVersionId} is not a version of image ${img.id}: reload the case and save again.`, {
             imageId: img.id,
@@ -149,8 +150,7 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
     handlers,
     async resolveFile(req): Promise<ResolvedFile> {
       const prediction = (): ReturnType<ProjectStore['predictions']['require']> => {
-        if (!/^[1-9][0-9]{0,15}$/.test(req.id)) throw new SegloopError('NOT_FOUND', `There is no prediction with id "${req.id}".`, { id: req.id });
-        return store.predictions.require(Number(req.id));
+        return store.predictions.require(parseDbId(req.id, 'NOT_FOUND', 'prediction'));
       };
       const { path: rel, sha256 } =
         req.kind === 'image'
@@ -166,7 +166,7 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
                   return { path: p.uncertaintyPath, sha256: p.uncertaintySha256 };
                 })()
               : (() => {
-              const row = store.labelVersions.get(toDbId(req.id, 'LABEL_VERSION_NOT_FOUND', 'label version'));
+              const row = store.labelVersions.get(parseDbId(req.id, 'LABEL_VERSION_NOT_FOUND', 'label version'));
               if (!row) throw new SegloopError('LABEL_VERSION_NOT_FOUND', `Label version ${req.id} does not exist in this project.`, { id: req.id });
               return row;
             })();
@@ -188,11 +188,6 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
   };
 }
 
-/** Ids are integers in the database and strings on the wire. */
-function toDbId(id: string, code: 'IMAGE_NOT_FOUND' | 'LABEL_VERSION_NOT_FOUND', what: string): number {
-  if (!/^[1-9][0-9]{0,15}$/.test(id)) throw new SegloopError(code, `There is no ${what} with id "${id}".`, { id });
-  return Number(id);
-}
 
 function imageName(row: ImageRow): string {
   return (row.sourceName ?? path.posix.basename(row.path)).replace(/\.nii(\.gz)?$/i, '');

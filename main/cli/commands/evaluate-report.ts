@@ -5,6 +5,7 @@
 // gives evaluate --images/--labels the same report for external data.
 import path from 'node:path';
 import { SegloopError } from '../../../shared/errors';
+import { idFromString } from '../../core/base/ids';
 import type { ClassKey, ClassSummary } from '../../core/evaluation/aggregate';
 import { learningCurve } from '../../core/evaluation/learning-curve';
 import { buildEvaluationReport, reportFromExternalCases, type EvaluationReport, type ExternalCase, type ModelEvaluation, type ReportClass } from '../../core/evaluation/report';
@@ -24,8 +25,9 @@ export interface StoredEvaluationFlags {
 }
 
 function positiveId(flag: string, v: string): number {
-  if (!/^[1-9][0-9]{0,15}$/.test(v.trim())) throw new SegloopError('INVALID_ARGUMENT', `--${flag} takes one model id such as 3 (got "${v}").`);
-  return Number(v.trim());
+  const id = idFromString(v.trim());
+  if (id === null) throw new SegloopError('INVALID_ARGUMENT', `--${flag} takes one model id such as 3 (got "${v}").`);
+  return id;
 }
 
 export function reportFormatOf(file: string): ReportFormat {

@@ -12,7 +12,7 @@ import { volumeMetrics } from '../../core/evaluation';
 import { ProjectStore } from '../../core/project';
 import { emit } from '../output';
 import { evaluateStored, reportFormatOf, writeExternalReport } from './evaluate-report';
-import { parseIdList } from './predict';
+import { parseIdList } from '../../core/base/ids';
 
 const NII = /\.nii(\.gz)?$/i;
 

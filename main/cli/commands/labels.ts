@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { SegloopError } from '../../../shared/errors';
 import { ProjectStore, SPLITS, type LabelVersionRow, type MutationOptions, type Split } from '../../core/project';
 import { emit } from '../output';
-import { parseIdList } from './predict';
+import { parseIdList } from '../../core/base/ids';
 
 export interface LabelledClassesRow {
   imageId: number;

@@ -2,16 +2,13 @@
 // worker process) and stores them, with uncertainty maps when --tta is given.
 import type { Command } from 'commander';
 import { SegloopError } from '../../../shared/errors';
+import { parseIdList } from '../../core/base/ids';
 import { predictInProject } from '../../core/jobs/predict-job';
 import { ProjectStore, SPLITS, type Split } from '../../core/project';
 import { emit } from '../output';
 
-export function parseIdList(flag: string, v: string | undefined): number[] | undefined {
-  if (v === undefined) return undefined;
-  const ids = v.split(',').map((s) => Number(s.trim()));
-  if (ids.some((n) => !Number.isInteger(n) || n < 1)) throw new SegloopError('INVALID_ARGUMENT', `--${flag} takes comma-separated ids, got "${v}".`);
-  return ids;
-}
+// select.ts still imports it from here; the parser itself is core/base/ids.
+export { parseIdList };
 
 export function registerPredict(program: Command): void {
   program

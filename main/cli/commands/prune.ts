@@ -11,7 +11,7 @@ import { excludeImages, listExclusions, restoreImages } from '../../core/ml/dad-
 import { createRng } from '../../core/ml/data/prng';
 import { ProjectStore } from '../../core/project';
 import { emit } from '../output';
-import { parseIdList } from './predict';
+import { parseIdList } from '../../core/base/ids';
 
 interface PruneFlags {
   run?: string;
