@@ -44,6 +44,8 @@ export const ModelVersionView = z.object({
   snapshotSize: z.number().int().nullable(),
   createdAt: z.string(),
   hasWeights: z.boolean(),
+  /** It was the model in use at some point: a rollback may return to it (the gate is not asked again). */
+  wasPromoted: z.boolean(),
   valMeanDice: Num,
   test: TestEvaluation.nullable(),
   /** Why test metrics are missing, when they are. */

@@ -45,6 +45,7 @@ export function modelVersionView(store: ProjectStore, m: ModelRow): ModelVersion
     snapshotSize: run ? run.dataSnapshot.labelVersionIds.length : null,
     createdAt: m.createdAt,
     hasWeights: m.weightsPath !== null,
+    wasPromoted: store.models.wasPromoted(m.id),
     valMeanDice: typeof val === 'number' && Number.isFinite(val) ? val : null,
     test: testEvaluationOf(m),
     testNote: typeof m.metrics?.testNote === 'string' ? m.metrics.testNote : testEvaluationOf(m) ? null : 'Not evaluated on the test split yet.',

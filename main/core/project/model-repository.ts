@@ -319,6 +319,12 @@ export class ModelRepository {
     });
   }
 
+  /** Whether the version was ever the model in use (a rollback may only return to such a version). */
+  wasPromoted(id: number): boolean {
+    const rows = this.ctx.db.prepare("SELECT details FROM audit_log WHERE entity = 'model' AND action = 'model.status' AND entity_id = ?").all(id) as { details: string | null }[];
+    return rows.some((r) => fromJson<JsonObject>(r.details)?.to === 'promoted');
+  }
+
   /** The model promoted before the current one (audit log, newest first) that still has weights. */
   previousPromoted(): ModelRow | null {
     const current = this.promoted();
@@ -336,7 +342,7 @@ export class ModelRepository {
   }
 
   /**
-   * Rollback: promote an earlier version again (default: the one promoted before the current one).
+   * Rollback: promote an earlier, previously promoted version again (default: the one promoted before the current one).
    * A deliberate return to a known version, so the gate does not apply; audited as model.rollback.
    */
   rollback(opts: MutationOptions & { toModelId?: number; reason?: string; evidence?: JsonObject } = {}): ModelActionResult {
@@ -345,6 +351,12 @@ export class ModelRepository {
       const target = opts.toModelId !== undefined ? this.require(opts.toModelId) : this.previousPromoted();
       if (!target) throw new SegloopError('INVALID_ARGUMENT', 'There is no earlier promoted model to roll back to: promote a model version explicitly instead.');
       if (current?.id === target.id) throw new SegloopError('INVALID_ARGUMENT', `Model v${target.version} is already the promoted model.`, { modelId: target.id });
+      // A rollback skips the gate, so it may only return to a version that was in use before:
+      // a candidate the gate never let through goes through promote (and its gate) instead.
+      if (!this.wasPromoted(target.id)) {
+        throw new SegloopError('INVALID_ARGUMENT', `v${target.version} was never the model in use, so there is nothing to roll back to: promote it instead (through the promotion gate).`, { modelId: target.id });
+      }
+      if (target.weightsPath === null) throw new SegloopError('INVALID_ARGUMENT', `v${target.version} has no weights and cannot be used.`, { modelId: target.id });
       if (current && target.version > current.version) {
         throw new SegloopError('INVALID_ARGUMENT', `v${target.version} is newer than the promoted v${current.version}: a rollback goes back to an earlier version; promote it instead.`);
       }

@@ -18,13 +18,16 @@ describe('models screen helpers', () => {
     expect(s.map((x) => x.xAxisIndex)).toEqual([0, 0, 1, 1]);
   });
 
-  it('offers promote for newer versions, rollback for older ones, nothing without weights', () => {
+  it('offers rollback only to older versions that were in use, promote (gate) otherwise, nothing without weights', () => {
     const p = { id: '2', version: 2 };
-    expect(rowAction({ id: '2', version: 2, status: 'promoted', hasWeights: true }, p)).toBe('in-use');
-    expect(rowAction({ id: '1', version: 1, status: 'retired', hasWeights: true }, p)).toBe('rollback');
-    expect(rowAction({ id: '3', version: 3, status: 'candidate', hasWeights: true }, p)).toBe('promote');
-    expect(rowAction({ id: '4', version: 4, status: 'candidate', hasWeights: false }, p)).toBe('none');
-    expect(rowAction({ id: '1', version: 1, status: 'candidate', hasWeights: true }, null)).toBe('promote');
+    expect(rowAction({ id: '2', version: 2, status: 'promoted', hasWeights: true, wasPromoted: true }, p)).toBe('in-use');
+    expect(rowAction({ id: '1', version: 1, status: 'retired', hasWeights: true, wasPromoted: true }, p)).toBe('rollback');
+    // An older candidate the gate refused is no rollback target: it goes through the gate.
+    expect(rowAction({ id: '1', version: 1, status: 'candidate', hasWeights: true, wasPromoted: false }, p)).toBe('promote');
+    expect(rowAction({ id: '3', version: 3, status: 'candidate', hasWeights: true, wasPromoted: false }, p)).toBe('promote');
+    expect(rowAction({ id: '3', version: 3, status: 'retired', hasWeights: true, wasPromoted: true }, p)).toBe('promote');
+    expect(rowAction({ id: '4', version: 4, status: 'candidate', hasWeights: false, wasPromoted: false }, p)).toBe('none');
+    expect(rowAction({ id: '1', version: 1, status: 'candidate', hasWeights: true, wasPromoted: false }, null)).toBe('promote');
     expect(fmt(null)).toBe('—');
     expect(fmt(0.81234)).toBe('0.812');
   });

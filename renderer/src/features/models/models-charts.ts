@@ -17,19 +17,17 @@ export function compareOption(classes: readonly CompareClass[], a: string, b: st
   return {
     backgroundColor: 'transparent',
     title: { text: `Test split: ${a} vs ${b}`, left: 4, textStyle: { fontSize: 12 } },
-    legend: { top: 24, left: 4, textStyle: { fontSize: 11 } },
+    legend: { top: 2, right: 4, itemWidth: 14, textStyle: { fontSize: 11 } },
     tooltip: { trigger: 'axis' },
     grid: [
-      { left: 50, right: '54%', top: 64, bottom: 30 },
-      { left: '56%', right: 16, top: 64, bottom: 30 },
+      { left: 40, right: '53%', top: 78, bottom: 44 },
+      { left: '59%', right: 12, top: 78, bottom: 44 },
     ],
-    xAxis: [
-      { type: 'category', data: names, gridIndex: 0, name: 'Dice' },
-      { type: 'category', data: names, gridIndex: 1, name: 'HD95' },
-    ],
+    // Class names are long ("posterior hippocampus"): one word per line, every label shown.
+    xAxis: [0, 1].map((gridIndex) => ({ type: 'category', data: names, gridIndex, axisLabel: { interval: 0, fontSize: 10, formatter: (v: string) => v.split(' ').join('\n') } })),
     yAxis: [
-      { type: 'value', min: 0, max: 1, gridIndex: 0, name: 'Dice' },
-      { type: 'value', gridIndex: 1, name: 'mm', scale: false },
+      { type: 'value', min: 0, max: 1, gridIndex: 0, name: 'Dice', nameGap: 8 },
+      { type: 'value', gridIndex: 1, name: 'HD95 (mm)', nameGap: 8 },
     ],
     series: [
       { type: 'bar', name: `${a} Dice`, xAxisIndex: 0, yAxisIndex: 0, data: classes.map((c) => c.diceA), itemStyle: { color: '#8d99a6' } },
@@ -43,13 +41,14 @@ export function compareOption(classes: readonly CompareClass[], a: string, b: st
 export type RowAction = 'in-use' | 'promote' | 'rollback' | 'none';
 
 /**
- * Promote for a version newer than the one in use (through the gate), roll back for an older one
- * (a deliberate return to a known version), nothing for a version without weights.
+ * Roll back for an older version that was in use before (a deliberate return to a known version),
+ * promote (through the gate) for any other, nothing for a version without weights.
  */
-export function rowAction(m: Pick<ModelVersionView, 'id' | 'version' | 'status' | 'hasWeights'>, promoted: Pick<ModelVersionView, 'id' | 'version'> | null): RowAction {
+export function rowAction(m: Pick<ModelVersionView, 'id' | 'version' | 'status' | 'hasWeights' | 'wasPromoted'>, promoted: Pick<ModelVersionView, 'id' | 'version'> | null): RowAction {
   if (promoted && m.id === promoted.id) return 'in-use';
   if (!m.hasWeights) return 'none';
-  if (promoted && m.version < promoted.version) return 'rollback';
+  // Only a version that was in use before can be returned to without the gate; any other goes through it.
+  if (promoted && m.version < promoted.version && m.wasPromoted) return 'rollback';
   return 'promote';
 }
 
