@@ -133,3 +133,66 @@ describe('project lock with real processes', () => {
     }
   }, 120_000);
 });
+
+describe('segloop quarantine: the user inspects, restores and empties what recovery set aside', () => {
+  it('lists with sizes, restores a file a row names, moves an orphan out with --to, empties only with --yes (audited)', async () => {
+    const dir = await newProject();
+    const db = path.join(dir, 'project.db');
+    // An older project.db put back over a newer one: the newer label file looks unknown.
+    const old = `${db}.old`;
+    writeFileSync(old, readFileSync(db));
+    let store = await ProjectStore.open(dir);
+    const [img] = store.images.list();
+    const parent = store.labelVersions.latestForImage(img.id);
+    const newer = (await store.addLabelVersionFile({ imageId: img.id, parentId: parent?.id ?? null, bytes: new TextEncoder().encode('newer work'), source: 'manual', author: 'ann' })).row;
+    store.close();
+    const current = `${db}.current`;
+    writeFileSync(current, readFileSync(db));
+    writeFileSync(db, readFileSync(old));
+    mkdirSync(path.join(dir, 'labels', '999'), { recursive: true });
+    writeFileSync(path.join(dir, 'labels', '999', 'stray.nii.gz'), 'stray bytes');
+    (await ProjectStore.open(dir)).close(); // recovery: both files go to the quarantine
+    writeFileSync(db, readFileSync(current)); // the newer database is back: its row's file is missing
+    expect(existsSync(path.join(dir, newer.path))).toBe(false);
+
+    const list = segloop(['quarantine', dir, '--json']);
+    expect(list.status, list.stderr).toBe(0);
+    const listing = list.json as { entries: { id: string; originalPath: string; bytes: number; referencedBy: string | null }[]; totalBytes: number };
+    expect(listing.entries.map((e) => e.originalPath).sort()).toEqual([newer.path, 'labels/999/stray.nii.gz'].sort());
+    expect(listing.totalBytes).toBe('newer work'.length + 'stray bytes'.length);
+    const mine = listing.entries.find((e) => e.originalPath === newer.path);
+    const stray = listing.entries.find((e) => e.originalPath !== newer.path);
+    expect(mine?.referencedBy).toBe(newer.path);
+    expect(segloop(['quarantine', dir]).stdout).toContain('2 file(s)');
+
+    // The orphan cannot go back into the project (it would only be quarantined again) ...
+    const refused = segloop(['quarantine', dir, '--restore', String(stray?.id), '--json']);
+    expect(refused.json).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    // ... the named one can.
+    const back = segloop(['quarantine', dir, '--restore', String(mine?.id), '--json']);
+    expect(back.status, back.stdout + back.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, newer.path), 'utf8')).toBe('newer work');
+    const out = path.join(path.dirname(dir), 'rescued.nii.gz');
+    expect(segloop(['quarantine', dir, '--restore', String(stray?.id), '--to', out, '--json']).status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('stray bytes');
+    expect(segloop(['quarantine', dir, '--restore', '../../project.db', '--json']).json).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+
+    // Emptying: refused without --yes (nothing deleted), done with it, and recorded.
+    writeFileSync(path.join(dir, 'labels', String(img.id), 'another-stray.nii'), 'another');
+    (await ProjectStore.open(dir)).close();
+    const ask = segloop(['quarantine', dir, '--empty', '--json']);
+    expect(ask.json).toMatchObject({ ok: false, error: { code: 'CONFIRMATION_REQUIRED', details: { files: 1 } } });
+    expect((segloop(['quarantine', dir, '--json']).json as { entries: unknown[] }).entries).toHaveLength(1);
+    const emptied = segloop(['quarantine', dir, '--empty', '--yes', '--json']);
+    expect(emptied.json).toMatchObject({ ok: true, deleted: 1, bytes: 'another'.length });
+    expect((segloop(['quarantine', dir, '--json']).json as { entries: unknown[] }).entries).toHaveLength(0);
+    store = await ProjectStore.open(dir, { readOnly: true });
+    try {
+      expect(store.audit.list({ action: 'quarantine.restore' })).toHaveLength(2);
+      expect(store.audit.list({ action: 'quarantine.empty' })[0]?.details).toMatchObject({ deleted: [{ bytes: 'another'.length }], bytes: 'another'.length });
+      expect((await store.checkIntegrity()).ok).toBe(true);
+    } finally {
+      store.close();
+    }
+  }, 180_000);
+});

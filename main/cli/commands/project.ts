@@ -1,4 +1,6 @@
 // `segloop init`, `segloop import`, `segloop info`: create a project, bring studies in, count what is there.
+// `segloop quarantine`: what recovery set aside (list, restore one, empty with --yes); nothing is ever
+// deleted automatically, so this is where a user decides.
 import type { Command } from 'commander';
 import path from 'node:path';
 import { ProjectStore, SPLITS, type Split } from '../../core/project';
@@ -37,7 +39,69 @@ export function formatImportReport(r: ImportReport): string {
   ].join('\n');
 }
 
+function formatBytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+interface QuarantineOpts {
+  restore?: string;
+  to?: string;
+  empty?: boolean;
+  batch?: string;
+  yes?: boolean;
+  json?: boolean;
+}
+
+async function quarantineCommand(dir: string, opts: QuarantineOpts): Promise<void> {
+  if (opts.restore !== undefined && opts.empty) throw new SegloopError('INVALID_ARGUMENT', 'Give either --restore <id> or --empty, not both.');
+  if (opts.to !== undefined && opts.restore === undefined) throw new SegloopError('INVALID_ARGUMENT', '--to goes with --restore <id>.');
+  if (opts.batch !== undefined && !opts.empty) throw new SegloopError('INVALID_ARGUMENT', '--batch goes with --empty.');
+  if (opts.restore !== undefined) {
+    const id = opts.restore;
+    const done = await withStore(dir, (store) => store.restoreFromQuarantine(id, opts.to));
+    emit(opts, { ok: true, restored: done }, () => `restored ${done.from} (${formatBytes(done.bytes)}) to ${done.to}`);
+    return;
+  }
+  if (opts.empty) {
+    // Read first (no lock), so that a refusal can say exactly what would go.
+    const listing = await withStore(dir, (store) => store.quarantine(), { readOnly: true });
+    const doomed = listing.entries.filter((e) => opts.batch === undefined || e.batch === opts.batch);
+    if (!opts.yes) {
+      throw new SegloopError(
+        'CONFIRMATION_REQUIRED',
+        `This would delete ${doomed.length} quarantined file(s), ${formatBytes(doomed.reduce((n, e) => n + e.bytes, 0))}, for good. Look at them first (\`segloop quarantine ${dir}\`), then add --yes.`,
+        { files: doomed.length },
+      );
+    }
+    const gone = await withStore(dir, (store) => store.emptyQuarantine(opts.batch));
+    emit(opts, { ok: true, ...gone }, () => `deleted ${gone.deleted} quarantined file(s), ${formatBytes(gone.bytes)} (recorded in the audit log)`);
+    return;
+  }
+  // Listing is read-only: it works while `segloop serve` or the app has the project open.
+  const listing = await withStore(dir, (store) => store.quarantine(), { readOnly: true });
+  emit(opts, listing, () =>
+    listing.entries.length === 0
+      ? `the quarantine (${listing.dir}) is empty`
+      : [
+          `${listing.entries.length} file(s) in ${listing.dir}, ${formatBytes(listing.totalBytes)} in all:`,
+          ...listing.entries.map((e) => `  ${e.id}  ${formatBytes(e.bytes)}${e.referencedBy ? '  (a row names this path: --restore puts it back)' : ''}`),
+          'restore one: segloop quarantine <dir> --restore <id> [--to <file>]; delete: --empty [--batch <date>] --yes',
+        ].join('\n'),
+  );
+}
+
 export function registerProjectCommands(program: Command): void {
+  program
+    .command('quarantine <dir>')
+    .description('list the files recovery set aside in .segloop/quarantine (with sizes); --restore one, or --empty --yes (audited)')
+    .option('--restore <id>', 'take one file out: back to its place (if a row names it and it is missing) or to --to')
+    .option('--to <file>', 'with --restore: where to put the file (never over an existing one)')
+    .option('--empty', 'delete the quarantined files (all, or --batch <date>); needs --yes')
+    .option('--batch <date>', 'with --empty: only this batch (its folder name)')
+    .option('--yes', 'confirm --empty')
+    .option('--json', 'machine-readable output')
+    .action(quarantineCommand);
+
   program
     .command('init <dir>')
     .description('create an empty project folder (project.db + voxel folders)')

@@ -18,7 +18,17 @@ import { assertNotNewer, LATEST_SCHEMA_VERSION, migrate, schemaVersion, type Mig
 import { ModelRepository } from './model-repository';
 import { PatientRepository } from './patient-repository';
 import { PredictionRepository, type PredictionMeta } from './prediction-repository';
-import { checkIntegrity, MANAGED_DIRS, quarantineStrayFiles, type IntegrityReport, type RecoveryReport } from './recovery';
+import {
+  checkIntegrity,
+  emptyQuarantine,
+  listQuarantine,
+  MANAGED_DIRS,
+  quarantineStrayFiles,
+  restoreQuarantined,
+  type IntegrityReport,
+  type QuarantineListing,
+  type RecoveryReport,
+} from './recovery';
 import { ReviewRepository } from './review-repository';
 import { TrainingRunRepository } from './training-run-repository';
 import type {
@@ -438,6 +448,28 @@ export class ProjectStore {
       this.ctx.tx(() => this.ctx.audit('project.recover', 'project', null, { ...report }, opts));
     }
     return report;
+  }
+
+  /** What recovery set aside in .segloop/quarantine (read-only). */
+  quarantine(): Promise<QuarantineListing> {
+    return listQuarantine(this.dir, this.db);
+  }
+
+  /** Takes one file out of the quarantine (see restoreQuarantined); audited. Needs the write lock. */
+  async restoreFromQuarantine(id: string, to?: string, opts?: MutationOptions): Promise<{ from: string; to: string; bytes: number }> {
+    this.assertWritable();
+    const done = await restoreQuarantined(this.dir, this.db, id, to);
+    this.ctx.tx(() => this.ctx.audit('quarantine.restore', 'project', null, { ...done }, opts));
+    return done;
+  }
+
+  /** Deletes the quarantined files (all, or one batch) — only ever on a user's request; audited with what went. */
+  async emptyQuarantine(batch?: string, opts?: MutationOptions): Promise<{ deleted: number; bytes: number }> {
+    this.assertWritable();
+    const gone = await emptyQuarantine(this.dir, this.db, batch);
+    const bytes = gone.reduce((n, e) => n + e.bytes, 0);
+    this.ctx.tx(() => this.ctx.audit('quarantine.empty', 'project', null, { batch: batch ?? null, deleted: gone.map((e) => ({ id: e.id, bytes: e.bytes })), bytes }, opts));
+    return { deleted: gone.length, bytes };
   }
 
   /** Database integrity, foreign keys, and that every referenced file exists (and matches its sha256). */

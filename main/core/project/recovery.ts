@@ -3,8 +3,10 @@
 // writer are removed; any other unreferenced file is MOVED to .segloop/quarantine/<date>/ and
 // kept until a user empties the quarantine: it may be committed work (an older project.db put
 // back, a second process). A row whose file is missing is reported, never repaired silently.
+import { constants as fsConstants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
+import { SegloopError } from '../../../shared/errors';
 import type { Db } from './db';
 import { sha256File, TEMP_MARKER, toProjectRelative } from './files';
 
@@ -151,4 +153,112 @@ export async function checkIntegrity(projectDir: string, db: Db, options: { chec
     tempFiles: temp,
     orphanFiles: orphans,
   };
+}
+
+export interface QuarantineEntry {
+  /** `<batch>/<original relative path>`: the id `segloop quarantine --restore` takes. */
+  id: string;
+  /** The recovery run that set it aside (its date folder). */
+  batch: string;
+  /** Where the file was in the project. */
+  originalPath: string;
+  bytes: number;
+  /** A row that names this path, if any (then restoring puts a missing file back). */
+  referencedBy: string | null;
+}
+
+export interface QuarantineListing {
+  dir: string;
+  entries: QuarantineEntry[];
+  totalBytes: number;
+}
+
+/** What recovery set aside, oldest batch first (read-only: safe while another process writes). */
+export async function listQuarantine(projectDir: string, db: Db): Promise<QuarantineListing> {
+  const root = path.join(projectDir, QUARANTINE_DIR);
+  const referenced = referencedFiles(db);
+  const entries: QuarantineEntry[] = [];
+  const batches = (await fsp.readdir(root, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  for (const batch of batches) {
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+        const abs = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(abs);
+        else {
+          const originalPath = path.relative(path.join(root, batch), abs).split(path.sep).join('/');
+          const st = await fsp.lstat(abs);
+          entries.push({ id: `${batch}/${originalPath}`, batch, originalPath, bytes: st.size, referencedBy: referenced.has(originalPath) ? originalPath : null });
+        }
+      }
+    };
+    await walk(path.join(root, batch));
+  }
+  entries.sort((a, b) => (a.batch === b.batch ? a.originalPath.localeCompare(b.originalPath) : a.batch.localeCompare(b.batch)));
+  return { dir: QUARANTINE_DIR, entries, totalBytes: entries.reduce((n, e) => n + e.bytes, 0) };
+}
+
+/** The absolute path of a quarantine entry id, refusing anything that is not one. */
+export function quarantineEntryPath(projectDir: string, id: string): string {
+  const segments = id.split('/');
+  if (segments.length < 2 || segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('\0') || s.includes('\\'))) {
+    throw new SegloopError('NOT_FOUND', `"${id}" is not a quarantine entry: use an id listed by \`segloop quarantine <dir>\`.`, { id });
+  }
+  return path.join(projectDir, QUARANTINE_DIR, ...segments);
+}
+
+/**
+ * Takes one file out of the quarantine: to `to` (anywhere, never over an existing file), or, when
+ * no `to` is given, back to its original place — allowed only where a row names that path, the
+ * file is missing there and the bytes match the row (otherwise the next recovery would just set
+ * it aside again). Needs the write lock (the caller holds it); the caller audits.
+ */
+export async function restoreQuarantined(projectDir: string, db: Db, id: string, to?: string): Promise<{ from: string; to: string; bytes: number }> {
+  const abs = quarantineEntryPath(projectDir, id);
+  const st = await fsp.lstat(abs).catch(() => null);
+  if (!st?.isFile()) throw new SegloopError('NOT_FOUND', `There is no quarantined file "${id}": list them with \`segloop quarantine <dir>\`.`, { id });
+  let target: string;
+  if (to !== undefined) {
+    target = path.resolve(to);
+  } else {
+    const originalPath = id.split('/').slice(1).join('/');
+    const sha = referencedFiles(db).get(originalPath);
+    if (sha === undefined) {
+      throw new SegloopError('INVALID_ARGUMENT', `No row of the project names ${originalPath}, so putting it back would only quarantine it again at the next start: give --to <file> to take it out of the project instead.`, { id });
+    }
+    if ((await sha256File(abs)) !== sha) {
+      throw new SegloopError('CHECKSUM_MISMATCH', `${id} is not the file the project records at ${originalPath} (sha256 differs): give --to <file> to take it out instead.`, { id });
+    }
+    target = path.join(projectDir, ...originalPath.split('/'));
+  }
+  if (await exists(target)) throw new SegloopError('INVALID_ARGUMENT', `${target} already exists: nothing was moved (choose another --to).`, { id, to: target });
+  await fsp.mkdir(path.dirname(target), { recursive: true });
+  try {
+    await fsp.link(abs, target);
+    await fsp.rm(abs);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EXDEV') throw err;
+    // Another file system: copy (never overwriting), then drop the quarantined copy.
+    await fsp.copyFile(abs, target, fsConstants.COPYFILE_EXCL);
+    await fsp.rm(abs);
+  }
+  await removeEmptyUnder(path.join(projectDir, QUARANTINE_DIR));
+  return { from: id, to: target, bytes: st.size };
+}
+
+/** Deletes every quarantined file (or one batch's). Only on a user's explicit request. */
+export async function emptyQuarantine(projectDir: string, db: Db, batch?: string): Promise<QuarantineEntry[]> {
+  const listing = await listQuarantine(projectDir, db);
+  const doomed = listing.entries.filter((e) => batch === undefined || e.batch === batch);
+  if (batch !== undefined && doomed.length === 0) throw new SegloopError('NOT_FOUND', `There is no quarantine batch "${batch}".`, { batch });
+  for (const e of doomed) await fsp.rm(quarantineEntryPath(projectDir, e.id));
+  await removeEmptyUnder(path.join(projectDir, QUARANTINE_DIR));
+  return doomed;
+}
+
+async function removeEmptyUnder(root: string): Promise<void> {
+  const prune = async (dir: string): Promise<void> => {
+    for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await prune(path.join(dir, e.name));
+    if (dir !== root && (await fsp.readdir(dir).catch(() => ['x'])).length === 0) await fsp.rmdir(dir).catch(() => undefined);
+  };
+  await prune(root);
 }
