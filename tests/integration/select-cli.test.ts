@@ -44,10 +44,14 @@ function unlabelledIds(): number[] {
   }
 }
 
+/** What `select --json` prints on success (errors print { ok: false, error }). */
 interface SelectJson {
-  ok: boolean;
-  value: { roundId: number; modelId: number | null; strategy: string; seed: number; picks: { imageId: number; rank: number; score: number | null; reason: string }[]; scores: Record<string, Record<string, number>> };
-  error?: { code: string; message: string };
+  roundId: number;
+  modelId: number | null;
+  strategy: string;
+  seed: number;
+  picks: { imageId: number; rank: number; score: number | null; reason: string }[];
+  scores: Record<string, Record<string, number>>;
 }
 
 beforeAll(async () => {
@@ -81,9 +85,9 @@ describe('segloop select', () => {
     const r = segloop(['select', project, '--strategy', 'random', '--count', '2', '--seed', '3', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const out = r.json as SelectJson;
-    expect(out.value.modelId).toBeNull();
+    expect(out.modelId).toBeNull();
     const [row] = rounds();
-    expect(row).toMatchObject({ strategy: 'random', model_id: null, selected: out.value.picks.map((x) => x.imageId) });
+    expect(row).toMatchObject({ strategy: 'random', model_id: null, selected: out.picks.map((x) => x.imageId) });
     for (const id of row.selected) expect(unlabelledIds()).toContain(id);
   });
 
@@ -93,7 +97,7 @@ describe('segloop select', () => {
 
     const r = segloop(['select', project, '--strategy', 'entropy', '--count', '3', '--seed', '8', '--json']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    const out = (r.json as SelectJson).value;
+    const out = r.json as SelectJson;
     expect(r.stderr).toMatch(/\[100%\]/); // the worker's progress lines
     const all = rounds();
     expect(all).toHaveLength(2);
