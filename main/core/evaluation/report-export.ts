@@ -1,6 +1,7 @@
 // Exports of an EvaluationReport: JSON (the whole report), CSV (one row per model × case × class)
 // and one self-contained HTML page (inline CSS and inline SVG charts, no script, no external URL:
 // it opens offline on an air-gapped machine and can be attached to a ticket as is).
+import { niceTicks } from '../../../shared/chart-ticks';
 import type { ClassKey, ClassSummary, MetricKey } from './aggregate';
 import type { LearningCurve } from './learning-curve';
 import type { ClassMetrics } from './metrics';
@@ -133,17 +134,6 @@ function forestSvg(report: EvaluationReport): string {
     parts.push(`<circle cx="${x(c.meanDiff as number)}" cy="${cy}" r="4.5" fill="${colour}"><title>${(c.meanDiff as number).toFixed(4)} [${lo.toFixed(4)}, ${hi.toFixed(4)}]</title></circle>`);
   });
   return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="Paired Dice difference">${parts.join('')}</svg>`;
-}
-
-/** Tick values 0, step, 2·step… up to max with a 1/2/5 × 10^k step (integers when `integer`). */
-function niceTicks(max: number, target: number, integer: boolean): number[] {
-  const raw = Math.max(max, 1e-9) / target;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  let step = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw) ?? 10 * mag;
-  if (integer) step = Math.max(1, Math.round(step));
-  const out: number[] = [];
-  for (let v = 0; v <= max + 1e-9; v += step) out.push(Number(v.toPrecision(12)));
-  return out;
 }
 
 /** Mean Dice against labelled images (and annotation minutes when recorded). */

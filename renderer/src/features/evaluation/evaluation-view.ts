@@ -1,5 +1,6 @@
 // Pure helpers of the evaluation screen (flattened per-case rows, sorting, learning-curve
 // geometry), kept out of the component so they can be tested without a browser.
+import { niceTicks } from '../../../../shared/chart-ticks';
 import type { EvaluationReportView, LearningCurveView } from '../../../../shared/evaluation-schema';
 
 export type SortDir = 'asc' | 'desc';
@@ -78,16 +79,7 @@ export function fmt(v: CellValue | undefined, digits = 3): string {
   return typeof v === 'number' ? v.toFixed(digits) : v;
 }
 
-/** Tick values 0, step, 2·step… up to max with a 1/2/5 × 10^k step (integers when `integer`). */
-export function niceTicks(max: number, target = 4, integer = false): number[] {
-  const raw = Math.max(max, 1e-9) / target;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  let step = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw) ?? 10 * mag;
-  if (integer) step = Math.max(1, Math.round(step));
-  const out: number[] = [];
-  for (let v = 0; v <= max + 1e-9; v += step) out.push(Number(v.toPrecision(12)));
-  return out;
-}
+export { niceTicks };
 
 export interface CurveGeometry {
   width: number;
