@@ -1,9 +1,12 @@
-// npm run profile:step -- [--arch unet3d] [--patch 40,56,40] [--batch 2] [--steps 2] [--threads 2] [--json out.json]
+// npm run profile:step -- [--arch unet3d] [--patch 40,56,40] [--batch 2] [--steps 2] [--threads 2] [--json out.json] [--ab-norm]
 // Per-kernel profile of one training step of a shipped network (registry + the trainer's step)
 // with tf.profile: time per kernel name for the forward pass (model + loss) and for the whole
 // step; backward+update = step - forward per kernel. "Outside kernels" = wall time no kernel
 // accounts for (tfjs-layers wrappers, tape bookkeeping, JS glue). Median over --steps profiled
 // steps after one warm-up step. Prints the machine load so a number can be judged.
+// --ab-norm: alternates steps with our fused normalisation kernels (kernels/norm-fused.ts) and
+// without them (the composed tf ops), in one process, and prints both tables: before/after
+// measured under the same load.
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +14,7 @@ import { initBackend } from '../../main/core/ml/backend';
 import { createLoss } from '../../main/core/ml/losses';
 import { createModel } from '../../main/core/ml/models';
 import { createTrainStep } from '../../main/core/ml/trainer-step';
+import { NORM_BACKWARD, NORM_FORWARD } from '../../main/core/ml/kernels/norm-fused';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -59,32 +63,48 @@ const forward = async (): Promise<void> => {
 };
 const train = (): Promise<void> => step({ x: tf.clone(x), y: tf.clone(y), caseIds: [] }).then(() => undefined);
 
-await train();
-await forward();
-const fw: { wall: number; kernels: Acc }[] = [];
-const st: { wall: number; kernels: Acc }[] = [];
+const fusedConfigs = [NORM_FORWARD, NORM_BACKWARD].map((k) => tf.getKernel(k, tf.getBackend())).filter((k): k is tf.KernelConfig => Boolean(k));
+const setFused = (on: boolean): void => {
+  for (const k of fusedConfigs) {
+    if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
+    if (on) tf.registerKernel(k);
+  }
+};
+const variants = process.argv.includes('--ab-norm') ? [{ label: 'composed norm ops (before)', fused: false }, { label: 'fused norm kernels (after)', fused: true }] : [{ label: 'as shipped', fused: fusedConfigs.length > 0 }];
+const runs = variants.map(() => ({ fw: [] as { wall: number; kernels: Acc }[], st: [] as { wall: number; kernels: Acc }[] }));
+for (const v of variants) {
+  setFused(v.fused);
+  await train();
+  await forward();
+}
 const load0 = os.loadavg()[0];
 for (let i = 0; i < steps; i++) {
-  fw.push(await profile(forward));
-  st.push(await profile(train));
+  for (let j = 0; j < variants.length; j++) {
+    setFused(variants[j].fused);
+    runs[j].fw.push(await profile(forward));
+    runs[j].st.push(await profile(train));
+  }
 }
 const load1 = os.loadavg()[0];
 const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const names = new Set([...st.flatMap((s) => [...s.kernels.keys()]), ...fw.flatMap((s) => [...s.kernels.keys()])]);
-const rows = [...names].map((name) => {
-  const f = med(fw.map((p) => p.kernels.get(name)?.ms ?? 0));
-  const s = med(st.map((p) => p.kernels.get(name)?.ms ?? 0));
-  const calls = st[0].kernels.get(name)?.n ?? 0;
-  return { name, calls, forwardMs: f, backwardMs: Math.max(0, s - f), stepMs: s };
-}).sort((a, b) => b.stepMs - a.stepMs);
-const wall = med(st.map((s) => s.wall));
-const inKernels = rows.reduce((s, r) => s + r.stepMs, 0);
 console.log(`${arch} ${patch.join('x')} batch ${batch}; backend ${report.name}, ${report.threads} threads; load ${load0.toFixed(1)}-${load1.toFixed(1)} on ${os.cpus().length} cores`);
-console.log(`step wall ${wall.toFixed(0)} ms (median of ${steps}; forward wall ${med(fw.map((f) => f.wall)).toFixed(0)} ms); in kernels ${inKernels.toFixed(0)} ms; outside kernels ${(wall - inKernels).toFixed(0)} ms`);
-console.log('kernel (rank of 1st input)'.padEnd(36) + 'calls  fwd ms   bwd+upd ms  step ms  share');
-for (const r of rows.slice(0, Number(arg('top', '30')))) {
-  console.log(`${r.name.padEnd(36)}${String(r.calls).padStart(5)}  ${r.forwardMs.toFixed(1).padStart(7)}  ${r.backwardMs.toFixed(1).padStart(10)}  ${r.stepMs.toFixed(1).padStart(7)}  ${((100 * r.stepMs) / wall).toFixed(1).padStart(4)}%`);
-}
+const tables = variants.map((v, j) => {
+  const { fw, st } = runs[j];
+  const names = new Set([...st.flatMap((p) => [...p.kernels.keys()]), ...fw.flatMap((p) => [...p.kernels.keys()])]);
+  const rows = [...names].map((name) => {
+    const f = med(fw.map((p) => p.kernels.get(name)?.ms ?? 0));
+    const sm = med(st.map((p) => p.kernels.get(name)?.ms ?? 0));
+    return { name, calls: st[0].kernels.get(name)?.n ?? 0, forwardMs: f, backwardMs: Math.max(0, sm - f), stepMs: sm };
+  }).sort((a, b) => b.stepMs - a.stepMs);
+  const wall = med(st.map((p) => p.wall));
+  const inKernels = rows.reduce((acc, r) => acc + r.stepMs, 0);
+  console.log(`\n[${v.label}] step wall ${wall.toFixed(0)} ms (median of ${steps}; forward wall ${med(fw.map((f) => f.wall)).toFixed(0)} ms); in kernels ${inKernels.toFixed(0)} ms (nested scopes count twice); outside kernels ${(wall - inKernels).toFixed(0)} ms`);
+  console.log('kernel (rank of 1st input)'.padEnd(36) + 'calls  fwd ms   bwd+upd ms  step ms  share');
+  for (const r of rows.slice(0, Number(arg('top', '30')))) {
+    console.log(`${r.name.padEnd(36)}${String(r.calls).padStart(5)}  ${r.forwardMs.toFixed(1).padStart(7)}  ${r.backwardMs.toFixed(1).padStart(10)}  ${r.stepMs.toFixed(1).padStart(7)}  ${((100 * r.stepMs) / wall).toFixed(1).padStart(4)}%`);
+  }
+  return { label: v.label, wall, rows };
+});
 const out = arg('json', '');
-if (out) writeFileSync(out, JSON.stringify({ arch, patch, batch, backend: report.name, threads: report.threads, load: [load0, load1], wall, rows }, null, 1));
+if (out) writeFileSync(out, JSON.stringify({ arch, patch, batch, backend: report.name, threads: report.threads, load: [load0, load1], tables }, null, 1));
 process.exit(0);

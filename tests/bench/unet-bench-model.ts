@@ -1,5 +1,7 @@
-// The benchmark U-Net, written with plain tfjs ops so that it mirrors tests/bench/ref/unet_bench.py
-// layer for layer: 4 levels, widths 16-32-64-128, (conv3 + instance norm + leaky ReLU 0.01) x2 per
+// The U-Net of the old benchmark, written with plain tfjs ops (no tfjs-layers). Kept because it
+// tells the layers-wrapper overhead (`npm run bench:train -- --plain`: the registry's strided unet3d,
+// the same net, vs this) and for tests/integration/kernels-memory.test.ts. Structure:
+// 4 levels, widths 16-32-64-128, (conv3 + instance norm + leaky ReLU 0.01) x2 per
 // level, stride-2 first conv for downsampling, k2/s2 transposed conv for upsampling, skip concat,
 // 1x1 head; loss = softmax cross-entropy + (1 - soft Dice over foreground classes); Adam 1e-3.
 import * as tf from '@tensorflow/tfjs-core';

@@ -33,7 +33,7 @@ export interface BackendReport {
 
 export interface InitBackendOptions {
   prefer?: BackendPreference;
-  /** Requested compute threads; honoured where the backend allows it. */
+  /** Requested compute threads (default: every core); honoured where the backend allows it. */
   threads?: number;
 }
 
@@ -141,7 +141,8 @@ async function tryOne(name: BackendName, threads: number): Promise<BackendAttemp
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendReport> {
   const prefer = opts.prefer ?? 'auto';
-  const threads = opts.threads ?? 2;
+  // Every core by default: training is the one job of the worker process.
+  const threads = opts.threads ?? os.cpus().length;
   const start = prefer === 'auto' ? 0 : ORDER.indexOf(prefer);
   if (start < 0) throw new SegloopError('INVALID_ARGUMENT', `Unknown backend "${String(prefer)}": use auto, ${ORDER.join(', ')}`);
   const tried: BackendAttempt[] = [];

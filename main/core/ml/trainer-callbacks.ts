@@ -134,3 +134,28 @@ export function earlyStoppingCallback(patience: number, log: (m: string) => void
     },
   };
 }
+
+/**
+ * What the worker really gets from the machine: per epoch, process CPU time / wall time (the
+ * wasm pthreads are threads of this process, so 2.0 = both cores busy all epoch). Logged, so a
+ * slow run on a shared machine says so.
+ */
+export function cpuUseCallback(threads: number, log: (m: string) => void): TrainerCallback {
+  let c0 = process.cpuUsage();
+  let t0 = performance.now();
+  return {
+    name: 'cpu-use',
+    onTrainBegin() {
+      c0 = process.cpuUsage();
+      t0 = performance.now();
+    },
+    onEpochEnd(ctx) {
+      const cu = process.cpuUsage(c0);
+      const wall = (performance.now() - t0) / 1000;
+      const cores = (cu.user + cu.system) / 1e6 / Math.max(wall, 1e-9);
+      log(`epoch ${ctx.state.epoch}: ${cores.toFixed(2)} cores busy on average (${threads} compute threads, process CPU time / wall time)`);
+      c0 = process.cpuUsage();
+      t0 = performance.now();
+    },
+  };
+}

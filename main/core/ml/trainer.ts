@@ -27,7 +27,7 @@ import { createDadRecorder, readDadFile, DAD_FILE } from './dad';
 import { createModel, getModelDefinition, type UNetConfig } from './models';
 import { checkpointDir, readCheckpointFile, readLatest, restoreOptimizer, saveCheckpoint, snapshotOptimizer, type CheckpointState } from './trainer-checkpoint';
 import { splitByPatient, assertNoPatientLeakage } from '../project/splits';
-import { checkpointCallback, dadCallback, earlyStoppingCallback, learningRateAt, lrScheduleCallback, progressCallback } from './trainer-callbacks';
+import { checkpointCallback, cpuUseCallback, dadCallback, earlyStoppingCallback, learningRateAt, lrScheduleCallback, progressCallback } from './trainer-callbacks';
 import { runLoop, type LoopState, type StopReason, type TrainerCallback } from './trainer-loop';
 import { createTrainStep } from './trainer-step';
 import { createValidationPass, validationDice } from './trainer-validation';
@@ -297,6 +297,7 @@ export async function runTraining(rawParams: unknown, ctx: Ctx, ext: TrainerExte
   }
   callbacks.push(checkpoints);
   if (cfg.earlyStoppingPatience !== null) callbacks.push(earlyStoppingCallback(cfg.earlyStoppingPatience, log));
+  callbacks.push(cpuUseCallback(backend.threads, log));
   callbacks.push(...(ext.callbacks ?? []));
 
   const stopReason = await runLoop({

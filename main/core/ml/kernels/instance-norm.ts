@@ -2,6 +2,7 @@
 // (fewer, larger ops than autodiff through moments). tfjs-layers' batchNormalization throws on 5D.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { NORM_BACKWARD, NORM_FORWARD, fusedNormMode } from './norm-fused';
 
 export const DEFAULT_NORM_EPSILON = 1e-5;
 
@@ -10,6 +11,8 @@ export const DEFAULT_NORM_EPSILON = 1e-5;
  * as PyTorch's InstanceNorm/BatchNorm in training mode). gamma/beta have shape [C].
  */
 export function normalize(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, axes: number[], epsilon = DEFAULT_NORM_EPSILON): tf.Tensor {
+  const mode = fusedNormMode(x, axes);
+  if (mode) return normalizeFused(x, gamma, beta, mode === 'instance', epsilon);
   const fn = tf.customGrad(((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
     const { mean, variance } = tf.moments(xi, axes, true);
     const invStd = tf.rsqrt(tf.add(variance, epsilon));
@@ -28,6 +31,22 @@ export function normalize(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, a
         const m2 = tf.mean(tf.mul(gdy, xh), axes, true);
         const dx = tf.mul(inv, tf.sub(tf.sub(gdy, m1), tf.mul(xh, m2)));
         return [dx, dGamma, dBeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return fn(x, gamma, beta);
+}
+
+/** The same through the fused kernels of norm-fused.ts (wasm, cpu): 3 passes forward, 2 backward. */
+function normalizeFused(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, perSample: boolean, epsilon: number): tf.Tensor {
+  const fn = tf.customGrad(((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, xhat, invStd] = tf.engine().runKernel(NORM_FORWARD, { x: xi, gamma: gi, beta: bi }, { perSample, epsilon }) as tf.Tensor[];
+    save([xhat, invStd, gi]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, inv, g] = saved;
+        return tf.engine().runKernel(NORM_BACKWARD, { dy, xhat: xh, invStd: inv, gamma: g }, { perSample }) as tf.Tensor[];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -8,6 +8,7 @@ import { KernelRunner } from './kernel-runner';
 import { conv2dFilterGrad, conv2dGeometry, conv2dInputGrad } from './conv2d-grads';
 import { conv3dFilterGrad, conv3dForward, conv3dGeometry, conv3dInputGrad } from './conv3d';
 import { fastReduce, fastSlice } from './reductions';
+import { registerFusedNorm } from './norm-fused';
 import { util } from '@tensorflow/tfjs-core';
 
 type Inputs = Record<string, TensorInfo>;
@@ -96,7 +97,7 @@ const registered = new Set<string>();
 
 export function registerOurKernels(backendName: string): string[] {
   const names = PER_BACKEND[backendName] ?? [];
-  if (registered.has(backendName)) return names;
+  if (registered.has(backendName)) return [...names, ...registerFusedNorm(backendName)];
   const runner = new KernelRunner(backendName);
   for (const name of names) runner.captureStock(name);
   for (const name of names) {
@@ -119,7 +120,7 @@ export function registerOurKernels(backendName: string): string[] {
   }
   registerMissingGradients();
   registered.add(backendName);
-  return names;
+  return [...names, ...registerFusedNorm(backendName)];
 }
 
 let gradientsRegistered = false;
