@@ -108,3 +108,21 @@ export async function openModels(page: Page, version?: number): Promise<void> {
   await page.locator('[data-testid="nav-models"]').click();
   await page.waitForSelector(version === undefined ? '[data-testid="models-screen"]' : `[data-testid="model-row-v${version}"]`, { timeout: 120_000 });
 }
+
+/** Clicks Cancel on the Training screen and waits until the run is shown cancelled and resumable. */
+export async function cancelTrainingFromUi(page: Page, timeout = 300_000): Promise<void> {
+  await page.locator('[data-testid="train-cancel"]').click();
+  await waitText(page, 'train-notice', /Cancelled: the run keeps its checkpoint/, timeout);
+  await page.waitForSelector('[data-testid="train-resume"]:not([disabled])', { timeout });
+}
+
+/** Types the total epochs for the resumed run (optional) and clicks Resume; waits for the progress bar. */
+export async function resumeTrainingFromUi(page: Page, untilEpoch?: number): Promise<void> {
+  if (untilEpoch !== undefined) {
+    await page.locator('[data-testid="resume-epochs"]').click();
+    await page.keyboard.type(String(untilEpoch));
+  }
+  await page.locator('[data-testid="train-resume"]').click();
+  await waitText(page, 'train-notice', /Resuming run/);
+  await page.waitForSelector('[data-testid="train-progress"]', { timeout: 120_000 });
+}
