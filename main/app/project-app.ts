@@ -4,9 +4,9 @@ import path from 'node:path';
 import type { CaseRow, EventMessage, ImageMeta, Job, LabelVersion } from '../../shared/contract';
 import { SegloopError } from '../../shared/errors';
 import { parseDbId } from '../core/base/ids';
-import { readNifti } from '../core/imaging/nifti';
 import { JobQueue, type JobInfo } from '../core/jobs/job-queue';
 import { ProjectStore, type ImageRow, type LabelVersionRow } from '../core/project';
+import { saveLabelVersion } from '../core/project/label-voxels';
 import { diagnosticsOps } from './diagnostics-ops';
 import { alOps } from './al-ops';
 import { draftOps } from './draft-ops';
@@ -16,7 +16,6 @@ import { toWireJob } from './jobs-wire';
 import { modelsOps } from './models-ops';
 import { reviewOps } from './review-ops';
 import { trainingOps } from './training-ops';
-import { countDifferent, decodeLabelVoxels, encodeLabelFile } from './label-voxels';
 import type { AppApi, Handlers, ResolvedFile } from './dispatch';
 import { ROUND_META_KEY, uncertaintyFromScores } from '../core/active-learning';
 
@@ -87,35 +86,16 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
     },
 
     async 'labels:save'(input) {
-      const img = image(input.imageId);
-      let parent: LabelVersionRow | null = null;
-      if (input.parentVersionId !== null) {
-        parent = store.labelVersions.get(parseDbId(input.parentVersionId, 'LABEL_VERSION_NOT_FOUND', 'label version'));
-        if (!parent || parent.imageId !== img.id) {
-          throw new SegloopError('LABEL_VERSION_NOT_FOUND', `Label version ${input.parentVersionId} is not a version of image ${img.id}: reload the case and save again.`, {
-            imageId: img.id,
-            parentVersionId: input.parentVersionId,
-          });
-        }
-      }
-      // Decoded and checked (geometry, schema) the same way as review edits: one path for every save.
-      const voxels = await decodeLabelVoxels(store, img, input.voxelsGzBase64);
-      const before = parent ? await readLabelVoxels(store, parent) : new Uint8Array(voxels.length);
-      const changed = countDifferent(voxels, before);
-      const bytes = await encodeLabelFile(img, voxels);
-      const added = await store.addLabelVersionFile(
-        {
-          imageId: img.id,
-          parentId: parent?.id ?? null,
-          source: input.source,
-          author,
-          voxelsChanged: changed,
-          secondsSpent: input.secondsSpent,
-          bytes: new Uint8Array(bytes),
-        },
-        { actor: author },
-      );
-      return { version: labelVersion(added.row), voxelsChanged: changed };
+      // Ids from the wire are parsed here; checks, diff and storage are core's (saveLabelVersion).
+      const saved = await saveLabelVersion(store, {
+        imageId: image(input.imageId).id,
+        parentVersionId: input.parentVersionId === null ? null : parseDbId(input.parentVersionId, 'LABEL_VERSION_NOT_FOUND', 'label version'),
+        voxelsGzBase64: input.voxelsGzBase64,
+        source: input.source,
+        author,
+        secondsSpent: input.secondsSpent,
+      });
+      return { version: labelVersion(saved.row), voxelsChanged: saved.voxelsChanged };
     },
 
     async 'labelSchema:get'() {
@@ -211,10 +191,7 @@ function caseRows(store: ProjectStore): CaseRow[] {
   // The latest uncertainty: the newest active-learning round's score, else the newest prediction's.
   const lastRound = store.alRounds.list().at(-1) ?? null;
   const latest = new Map(store.labelVersions.latestPerImage().map((v) => [v.imageId, v]));
-  const versionCounts = new Map<number, number>();
-  for (const r of store.database.prepare('SELECT image_id AS imageId, count(*) AS n FROM label_versions GROUP BY image_id').all() as { imageId: number; n: number }[]) {
-    versionCounts.set(r.imageId, r.n);
-  }
+  const versionCounts = store.labelVersions.countPerImage();
   const modelVersions = new Map(store.models.list().map((m) => [m.id, m.version]));
   const reviews = store.reviews.latestPerPrediction();
   return store.images.list().map((img) => {
@@ -272,10 +249,5 @@ function labelVersion(v: LabelVersionRow): LabelVersion {
 
 function toJob(j: JobInfo): Job {
   return toWireJob(j);
-}
-
-async function readLabelVoxels(store: ProjectStore, v: LabelVersionRow): Promise<Uint8Array> {
-  const img = await readNifti(await store.resolve(v.path));
-  return img.data instanceof Uint8Array ? img.data : Uint8Array.from(img.data);
 }
 

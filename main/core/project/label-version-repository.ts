@@ -171,6 +171,12 @@ export class LabelVersionRepository {
     return out;
   }
 
+  /** Label versions per image id (images without any are absent). */
+  countPerImage(): Map<number, number> {
+    const rows = this.ctx.db.prepare('SELECT image_id AS imageId, count(*) AS n FROM label_versions GROUP BY image_id').all() as { imageId: number; n: number }[];
+    return new Map(rows.map((r) => [r.imageId, r.n]));
+  }
+
   countLabelledImages(): number {
     return (this.ctx.db.prepare('SELECT count(DISTINCT image_id) AS n FROM label_versions').get() as { n: number }).n;
   }
