@@ -65,4 +65,12 @@ export const AlRoundView = z.object({
 });
 export type AlRoundView = z.infer<typeof AlRoundView>;
 
-export const AlRoundsOutput = z.object({ rounds: z.array(AlRoundView), currentRoundId: Id.nullable() });
+/** The stop signal: mean Dice between what the model proposed and what reviewers saved, per round. */
+export const AlEditDiceView = z.object({
+  /** null: reviews of predictions outside any round. */
+  roundId: Id.nullable(),
+  reviews: z.number().int().nonnegative(),
+  meanDice: z.number().nullable(),
+});
+
+export const AlRoundsOutput = z.object({ rounds: z.array(AlRoundView), currentRoundId: Id.nullable(), stopSignal: z.array(AlEditDiceView) });

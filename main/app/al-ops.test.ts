@@ -2,8 +2,10 @@
 // a tiny demo project with a really trained model: al:select as a job (progress events, result
 // event, cancel), al:rounds and the Cases rows it feeds, and bad requests refused with a typed
 // error that leave no job and no round behind.
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMessage, OperationName, OpInput, OpOutput } from '../../shared/contract';
+import { readNifti } from '../core/imaging/nifti';
 import { predictInProject } from '../core/jobs/predict-job';
 import { disposeTinyAlProject, makeTinyAlProject, type TinyProject } from '../core/jobs/select-test-project';
 import { dispatch } from './dispatch';
@@ -20,7 +22,7 @@ async function call<N extends OperationName>(name: N, input: OpInput<N>): Promis
 }
 
 async function finished(jobId: string): Promise<Extract<EventMessage, { event: 'jobs:result' }>['payload']> {
-  await expect.poll(() => events.some((e) => e.event === 'jobs:result' && e.payload.jobId === jobId), { timeout: 240_000, interval: 200 }).toBe(true);
+  await expect.poll(() => events.some((e) => e.event === 'jobs:result' && e.payload.jobId === jobId), { timeout: 500_000, interval: 200 }).toBe(true);
   return (events.find((e) => e.event === 'jobs:result' && e.payload.jobId === jobId) as Extract<EventMessage, { event: 'jobs:result' }>).payload;
 }
 
@@ -38,7 +40,7 @@ afterAll(async () => {
 
 const pool = (): string[] => p.imageIds.filter((id) => !p.labelledIds.includes(id) && !p.testIds.includes(id)).map(String);
 
-describe('al:* operations', () => {
+describe('al:* operations', { timeout: 600_000 }, () => {
   it('al:strategies lists every registered strategy with its description, params and whether it needs a model', async () => {
     const st = await call('al:strategies', {});
     const names = st.strategies.map((s) => s.name);
@@ -108,6 +110,39 @@ describe('al:* operations', () => {
     const row = (await call('cases:list', {})).rows.find((r) => r.imageId === String(testId))!;
     expect(row.alRank).toBeNull();
     expect(row.uncertainty).toBe(stored.meanEntropy);
+  });
+
+  it('the stop signal: edit Dice per round from reviews (accept = 1, an edit = the Dice of what changed)', async () => {
+    const round = (await call('al:rounds', {})).rounds[0];
+    expect((await call('al:rounds', {})).stopSignal).toEqual([]);
+    const [a, b] = round.picks.map((x) => app.store.predictions.latestForImage(Number(x.imageId))!);
+    await call('reviews:submit', { decision: 'accept', predictionId: String(a.id), secondsSpent: 3 });
+    // Edit: clear the first half of the predicted foreground voxels of b.
+    const proposed = Uint8Array.from((await readNifti(await app.store.resolve(b.path))).data, (v) => Math.round(v));
+    const fg = [...proposed.keys()].filter((i) => proposed[i] > 0);
+    expect(fg.length).toBeGreaterThan(1);
+    const saved = proposed.slice();
+    for (const i of fg.slice(0, Math.floor(fg.length / 2))) saved[i] = 0;
+    await call('reviews:submit', { decision: 'edit', predictionId: String(b.id), secondsSpent: 20, voxelsGzBase64: gzipSync(saved).toString('base64') });
+    // Independent Dice of the edit: mean over the foreground classes present in either map.
+    const dice: number[] = [];
+    for (const k of [1, 2]) {
+      let inter = 0;
+      let na = 0;
+      let nb = 0;
+      for (let i = 0; i < proposed.length; i++) {
+        if (proposed[i] === k) na++;
+        if (saved[i] === k) nb++;
+        if (proposed[i] === k && saved[i] === k) inter++;
+      }
+      if (na + nb > 0) dice.push((2 * inter) / (na + nb));
+    }
+    const editDice = dice.reduce((x, y) => x + y, 0) / dice.length;
+    expect(editDice).toBeLessThan(1);
+    const stop = (await call('al:rounds', {})).stopSignal;
+    expect(stop).toHaveLength(1);
+    expect(stop[0]).toMatchObject({ roundId: round.id, reviews: 2 });
+    expect(stop[0].meanDice).toBeCloseTo((1 + editDice) / 2, 12);
   });
 
   it('jobs:cancel during scoring: the job ends cancelled and nothing is recorded', async () => {

@@ -3,7 +3,7 @@
 // process, any registered strategy). The request is checked completely before the job exists
 // (unknown strategy, count beyond the pool, no unlabelled image, no model for a strategy that
 // needs one): the caller gets the typed error and nothing is recorded.
-import { listStrategiesInfo, strategyNeeds, toAlRound } from '../core/active-learning';
+import { editDiceByRound, listStrategiesInfo, strategyNeeds, toAlRound } from '../core/active-learning';
 import { submitSelection } from '../core/jobs/select-job';
 import type { Handlers } from './dispatch';
 import { dbId, idOrNull, queuedBehind, reportResult, type LoopDeps } from './loop-context';
@@ -75,7 +75,9 @@ export function alOps(deps: LoopDeps): AlOps {
           }),
         };
       });
-      return { rounds: rounds.reverse(), currentRoundId: rounds[0]?.id ?? null };
+      // Reads each reviewed prediction and saved label (two small NIfTI files per review).
+      const stopSignal = (await editDiceByRound(store)).map((e) => ({ roundId: idOrNull(e.roundId), reviews: e.reviews, meanDice: e.meanDice }));
+      return { rounds: rounds.reverse(), currentRoundId: rounds[0]?.id ?? null, stopSignal };
     },
   };
 }

@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoProject } from '../../main/app/demo-project';
 import { segloop } from './helpers/cli';
 
+// Each command is a fresh Node process (tsx start-up, the worker, tfjs): slow on a loaded 2-core machine.
+const CLI_TIMEOUT = 900_000;
+
 let dir = '';
 let project = '';
 
@@ -79,7 +82,7 @@ describe('segloop select', () => {
       expect(r.stdout + r.stderr).toMatch(code);
     }
     expect(rounds()).toEqual([]);
-  });
+  }, CLI_TIMEOUT);
 
   it('random without a model: a round with the picks in order', () => {
     const r = segloop(['select', project, '--strategy', 'random', '--count', '2', '--seed', '3', '--json']);
@@ -89,7 +92,7 @@ describe('segloop select', () => {
     const [row] = rounds();
     expect(row).toMatchObject({ strategy: 'random', model_id: null, selected: out.picks.map((x) => x.imageId) });
     for (const id of row.selected) expect(unlabelledIds()).toContain(id);
-  });
+  }, CLI_TIMEOUT);
 
   it('after `segloop train`, entropy scores the unlabelled cases and records the ordered picks with reasons', () => {
     const t = segloop(['train', project, '--arch', 'unet2d', '--epochs', '1', '--steps-per-epoch', '2', '--batch-size', '2', '--width', '4', '--depth', '2', '--patch', '32,32', '--json']);
@@ -121,5 +124,5 @@ describe('segloop select', () => {
     const text = segloop(['select', project, '--strategy', 'entropy', '--count', '1', '--seed', '8']);
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`1\\. image ${byScore[0]}: `));
-  });
+  }, CLI_TIMEOUT);
 });

@@ -49,7 +49,7 @@ const score = (extra: Partial<AlScoreParams> = {}, signal?: AbortSignal, onEvent
     { signal, onEvent },
   ) as Promise<AlScoreResult>;
 
-describe('al-score worker task', () => {
+describe('al-score worker task', { timeout: 600_000 }, () => {
   it('scores real images: label map and Dice equal nibabel/numpy, scores in range, same on a second run', async () => {
     const events: unknown[] = [];
     const r = await score({}, undefined, (e) => events.push(e));

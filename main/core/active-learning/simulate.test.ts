@@ -35,7 +35,7 @@ afterAll(async () => {
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
 });
 
-describe('runSimulation on a small pool', () => {
+describe('runSimulation on a small pool', { timeout: 900_000 }, () => {
   let first: RoundRecord[] = [];
 
   it('refuses a budget beyond the pool and a test image inside the pool, before any training', async () => {

@@ -26,7 +26,7 @@ afterAll(async () => {
 const recorded = (t: TinyProject): { rounds: number; predictions: number } => ({ rounds: t.store.alRounds.count(), predictions: t.store.predictions.count() });
 const pool = (): number[] => p.imageIds.filter((id) => !p.labelledIds.includes(id) && !p.testIds.includes(id));
 
-describe('selectInProject', () => {
+describe('selectInProject', { timeout: 600_000 }, () => {
   it('refuses bad requests with a typed error before any work, recording nothing', async () => {
     const before = recorded(p);
     const bad: [Parameters<typeof selectInProject>[1], string][] = [
