@@ -10,7 +10,11 @@
  *   Scores the unlabelled non-test pool in a worker process (task `al-score`), files one
  *   prediction per scored image (scores under PREDICTION_SCORE_KEYS), records an al_round.
  *   Errors: UNKNOWN_STRATEGY, BUDGET_EXCEEDS_POOL, NO_UNLABELLED_IMAGES, MODEL_NOT_FOUND,
- *   INVALID_ARGUMENT, JOB_CANCELLED — nothing recorded on any of them.
+ *   INVALID_ARGUMENT (also an unknown or out-of-range strategy param), JOB_CANCELLED — nothing
+ *   recorded on any of them. `planSelection` checks a request without work (handlers call it
+ *   before a job exists); `submitSelection(queue, store, opts)` runs it as the `al-select` job
+ *   (exclusive when it scores). A model-free strategy (random) with no model named scores
+ *   nothing and records a round without a model, so a new project can start its first round.
  * - `alRoundsOf(store)` (rounds.ts) -> every round, newest last, with `picks` (ordered queue),
  *   strategy, params, seed, model, per-image scores; `queueOf(round, labelledIds)` -> picks not
  *   yet labelled, in round order ("label next" follows it).
