@@ -21,6 +21,8 @@ export const LabelOp = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fillHoles'), segment: Segment }).strict(),
   z.object({ kind: z.literal('merge'), segment: Segment, from: Segment }).strict(),
   z.object({ kind: z.literal('clear'), segment: Segment }).strict(),
+  /** fill between slices along a voxel axis (0 i, 1 j, 2 k) or the axis with the most gaps */
+  z.object({ kind: z.literal('interpolate'), segment: Segment, axis: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal('auto')]).default('auto') }).strict(),
 ]);
 export type LabelOp = z.infer<typeof LabelOp>;
 export type LabelOpInput = z.input<typeof LabelOp>;

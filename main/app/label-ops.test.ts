@@ -26,7 +26,7 @@ describe('labels:transform', () => {
     const img = app.store.images.require(v.imageId);
     const labels = await readStoredLabel(app.store, v.path);
     const before = { versions: app.store.labelVersions.latestPerImage().length, audit: app.store.audit.count() };
-    const r = await app.handlers['labels:transform']({ imageId: String(img.id), voxelsGzBase64: zlib.gzipSync(labels).toString('base64'), op: { kind: 'grow', segment: 1, mm: 1.5 } });
+    const r = await app.handlers['labels:transform']({ imageId: String(img.id), voxelsGzBase64: zlib.gzipSync(labels).toString('base64'), op: { kind: 'grow', segment: 1, mm: 1.5, overwrite: false } });
     const got = new Uint8Array(zlib.gunzipSync(Buffer.from(r.voxelsGzBase64, 'base64')));
     const want = growMargin(labels, img.shape as unknown as Shape3, img.spacing as unknown as Spacing3, 1, 1.5);
     expect(Buffer.compare(Buffer.from(got), Buffer.from(want))).toBe(0);

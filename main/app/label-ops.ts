@@ -7,6 +7,7 @@ import { SegloopError } from '../../shared/errors';
 import type { LabelOp } from '../../shared/label-ops-schema';
 import { parseDbId } from '../core/base/ids';
 import * as ops from '../core/imaging/label-edit-ops';
+import { fillBetweenSlices } from '../core/imaging/label-interpolation';
 import type { ProjectStore } from '../core/project';
 import type { Handlers } from './dispatch';
 import { countDifferent, decodeLabelVoxels } from './label-voxels';
@@ -15,7 +16,7 @@ const gzip = promisify(zlib.gzip);
 
 export type LabelOps = Pick<Handlers, 'labels:transform'>;
 
-export function applyLabelOp(labels: Uint8Array, shape: ops.Shape3, spacing: ops.Spacing3, op: LabelOp): Uint8Array {
+export async function applyLabelOp(labels: Uint8Array, shape: ops.Shape3, spacing: ops.Spacing3, op: LabelOp): Promise<Uint8Array> {
   switch (op.kind) {
     case 'keepLargest':
       return ops.keepLargestIsland(labels, shape, op.segment, op.connectivity);
@@ -39,6 +40,8 @@ export function applyLabelOp(labels: Uint8Array, shape: ops.Shape3, spacing: ops
       return ops.mergeSegment(labels, op.segment, op.from);
     case 'clear':
       return ops.clearSegment(labels, op.segment);
+    case 'interpolate':
+      return (await fillBetweenSlices(labels, shape, spacing, op.segment, op.axis)).labels;
   }
 }
 
@@ -52,7 +55,7 @@ export function labelOps(deps: { store: ProjectStore }): LabelOps {
         if (!known.has(s)) throw new SegloopError('LABEL_OUT_OF_SCHEMA', `Segment ${s} is not in the label schema (${[...known].sort((a, b) => a - b).join(', ')}).`);
       }
       const labels = await decodeLabelVoxels(store, img, input.voxelsGzBase64);
-      const result = applyLabelOp(labels, img.shape as unknown as ops.Shape3, img.spacing as unknown as ops.Spacing3, input.op);
+      const result = await applyLabelOp(labels, img.shape as unknown as ops.Shape3, img.spacing as unknown as ops.Spacing3, input.op);
       return { voxelsGzBase64: (await gzip(result)).toString('base64'), changedVoxels: countDifferent(result, labels) };
     },
   };
