@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { runLoop, type LoopParts, type LoopState, type TrainerCallback } from './trainer-loop';
-import { checkpointCallback, earlyStoppingCallback, learningRateAt, lrScheduleCallback } from './trainer-callbacks';
+import { checkpointCallback, cpuUseCallback, earlyStoppingCallback, learningRateAt, lrScheduleCallback } from './trainer-callbacks';
 import type { StepBatch } from './trainer-step';
 
 beforeAll(async () => {
@@ -109,5 +109,23 @@ describe('trainer loop from parts', () => {
     await runLoop(p);
     expect(got).toEqual(['1:1', '1:2']);
     expect(p.state.globalStep).toBe(6);
+  });
+
+  it('the CPU-use callback reports per epoch how many cores the process really kept busy', async () => {
+    const logs: string[] = [];
+    const busy = async (b: StepBatch): Promise<{ loss: number; caseIds: string[] }> => {
+      b.x.dispose();
+      b.y.dispose();
+      const t = performance.now();
+      let z = 0;
+      while (performance.now() - t < 30) z += Math.sqrt(z + 1);
+      return { loss: z > 0 ? 1 : 0, caseIds: [] };
+    };
+    await runLoop(parts({ epochs: 2, step: busy, callbacks: [cpuUseCallback(2, (m) => logs.push(m))] }));
+    expect(logs).toHaveLength(2);
+    const cores = logs.map((m) => Number(/: ([\d.]+) cores busy/.exec(m)?.[1]));
+    expect(logs[0]).toMatch(/^epoch 1: [\d.]+ cores busy on average \(2 compute threads/);
+    // A spinning step burns CPU time however loaded the machine is (NaN or 0 would fail).
+    for (const c of cores) expect(c).toBeGreaterThan(0);
   });
 });
