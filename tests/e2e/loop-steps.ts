@@ -78,7 +78,9 @@ export async function startTrainingFromUi(page: Page, o: TinyTraining = {}): Pro
   await page.waitForSelector('[data-testid="train-start"]:not([disabled])', { timeout: 120_000 });
   await setTrainingOptions(page, o);
   await page.locator('[data-testid="train-start"]').click();
-  await page.waitForSelector('[data-testid="train-progress"]', { timeout: 120_000 });
+  await page.waitForSelector('[data-testid="train-progress"], [data-testid="train-error"]', { timeout: 120_000 });
+  const refused = await page.locator('[data-testid="train-error"]').textContent({ timeout: 1000 }).catch(() => null);
+  if (refused) throw new Error(`training:start was refused: ${refused}`);
 }
 
 /** The number of epoch points the charts show now. */
