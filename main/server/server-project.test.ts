@@ -114,7 +114,8 @@ describe('segloop serve on a project', () => {
     const back = new Uint8Array(execFileSync('/usr/bin/python3', ['-c', py, saved]));
     expect(Buffer.compare(Buffer.from(back), Buffer.from(voxels))).toBe(0);
     expect(Buffer.compare(readFileSync(parentFile), parentBytesBefore)).toBe(0);
-  });
+    // two nibabel runs + a save: well over vitest's 5 s default on a loaded 2-core machine
+  }, 60_000);
 
   const bad: [string, () => Promise<{ status: number; code: string }>][] = [
     ['a wrong token', async () => { const r = await call('labels:save', {}, { 'X-Segloop-Token': 'wrong' }); return { status: r.status, code: r.env.error!.code }; }],

@@ -14,7 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatch } from '../../main/app/dispatch';
 import { openProjectApp, type ProjectApp } from '../../main/app/project-app';
-import { writeExternalReport } from '../../main/cli/commands/evaluate-report';
+import { writeExternalReport } from '../../main/core/evaluation/external-report';
 import { saveCheckpoint } from '../../main/core/ml/trainer-checkpoint';
 import { ProjectStore } from '../../main/core/project';
 import { importStudy } from '../../main/core/project/import/importer';
@@ -93,7 +93,7 @@ describe.skipIf(mount.mountPoint === null)(`full disk on every write path (tmpfs
     await saveCheckpoint(runDir, state as unknown as Parameters<typeof saveCheckpoint>[1], new Uint8Array(1000).fill(1), { bytes: new Uint8Array(100), names: [], shapes: [] }, null);
     await writeExternalReport(dir, reportFile, [app.store.models.require(modelId)], [{ id: 'a', pred: path.join(demo.labels, readdirSync(demo.labels)[0]), ref: path.join(demo.labels, readdirSync(demo.labels)[0]) }], [1, 2]);
     // Empty WAL: the next write must grow a file, as it would on a disk that filled up over time.
-    app.store.database.pragma('wal_checkpoint(TRUNCATE)');
+    app.store.checkpoint();
     const labelFiles = new Map(app.store.database.prepare('SELECT path FROM label_versions').all().map((r) => [(r as { path: string }).path, sha(path.join(dir, (r as { path: string }).path))]));
     before = { labelFiles, counts: counts(app.store), report: sha(reportFile), latest: readFileSync(path.join(runDir, 'checkpoint', 'latest.json'), 'utf8') };
     fillDisk();

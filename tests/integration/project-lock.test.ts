@@ -4,7 +4,7 @@
 // recovery quarantines (does not delete) what it cannot account for. Plus conflict-checked saves
 // and a project.db deleted under an open store.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -128,6 +128,39 @@ describe('project lock with real processes', () => {
       expect(swapped.code).toBe('PROJECT_MOVED');
       expect(existsSync(path.join(dir, 'labels', String(img.id)))).toBe(true);
       expect(store.labelVersions.listForImage(img.id)).toHaveLength(1);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+});
+
+describe('project.db overwritten in place (same inode, other bytes) under an open writer', () => {
+  it('refuses the next save with PROJECT_MOVED and writes nothing; a write by a second store of the same process is not mistaken for it', async () => {
+    const dir = await newProject();
+    const store = await ProjectStore.open(dir);
+    try {
+      const [img] = store.images.list();
+      const db = path.join(dir, 'project.db');
+      store.checkpoint();
+      const older = readFileSync(db);
+      const bytes = (t: string): Uint8Array => new TextEncoder().encode(`label ${t}`);
+      const v1 = (await store.addLabelVersionFile({ imageId: img.id, parentId: store.labelVersions.latestForImage(img.id)?.id ?? null, bytes: bytes('1'), source: 'manual', author: 'a' })).row;
+      // Another store of this process (shares the lock) writes and checkpoints: that is our own change.
+      const twin = await ProjectStore.open(dir);
+      const v2 = (await twin.addLabelVersionFile({ imageId: img.id, parentId: v1.id, bytes: bytes('2'), source: 'manual', author: 'a' })).row;
+      twin.close();
+      const v3 = (await store.addLabelVersionFile({ imageId: img.id, parentId: v2.id, bytes: bytes('3'), source: 'manual', author: 'a' })).row;
+      store.checkpoint();
+      const ino = statSync(db).ino;
+      // An older backup copied over the file in place (cp keeps the inode).
+      writeFileSync(db, older);
+      expect(statSync(db).ino).toBe(ino);
+      const filesBefore = readdirSync(path.join(dir, 'labels', String(img.id))).sort();
+      const err = await failure(store.addLabelVersionFile({ imageId: img.id, parentId: v3.id, bytes: bytes('4'), source: 'manual', author: 'a' }));
+      expect(err).toMatchObject({ code: 'PROJECT_MOVED', details: { reason: 'overwritten' } });
+      expect(readdirSync(path.join(dir, 'labels', String(img.id))).sort()).toEqual(filesBefore);
+      // Every write transaction is refused the same way, not only file saves.
+      expect(() => store.images.setSplit([img.id], 'train')).toThrow(/overwritten by another program/);
     } finally {
       store.close();
     }

@@ -42,6 +42,8 @@ export class RepoContext {
     readonly defaultActor: string,
     /** Runs before every outermost write transaction (the store checks its database file is still there). */
     private readonly beforeWrite: () => void = () => undefined,
+    /** Runs after every outermost write transaction that committed (the store notes the file's new state). */
+    private readonly afterWrite: () => void = () => undefined,
   ) {}
 
   now(): string {
@@ -55,8 +57,11 @@ export class RepoContext {
   /** Runs fn in a transaction (a savepoint when nested); SQLite errors become SegloopErrors. */
   tx<T>(fn: () => T): T {
     try {
-      if (!this.db.inTransaction) this.beforeWrite();
-      return this.db.transaction(fn).immediate();
+      if (this.db.inTransaction) return this.db.transaction(fn).immediate();
+      this.beforeWrite();
+      const out = this.db.transaction(fn).immediate();
+      this.afterWrite();
+      return out;
     } catch (err) {
       throw mapSqliteError(err);
     }

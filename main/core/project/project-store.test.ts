@@ -173,7 +173,7 @@ describe('addImageFile', () => {
     const store = await newStore();
     await store.addImageFile(imageInput(0));
     const db = store.database;
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    store.checkpoint();
     // The database may not grow by a single page: the next insert hits SQLITE_FULL for real.
     db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
     const before = await listManagedFiles(store.dir);

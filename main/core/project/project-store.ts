@@ -159,7 +159,13 @@ export class ProjectStore {
     private readonly lock: ProjectLock | null,
   ) {
     this.identity = fileIdentity(path.join(dir, PROJECT_DB));
-    this.ctx = new RepoContext(db, options.now ?? (() => new Date()), options.actor ?? defaultActor(), () => this.assertWritable());
+    this.ctx = new RepoContext(db, options.now ?? (() => new Date()), options.actor ?? defaultActor(), () => this.assertWritable(), () => this.noteOwnWrite());
+    if (lock !== null) {
+      // The writer checkpoints only where it can note the result (noteOwnWrite, close), so any other
+      // change of project.db's bytes is somebody else's (an in-place overwrite) and refused.
+      db.pragma('wal_autocheckpoint = 0');
+      this.noteOwnWrite();
+    }
     this.io = options.io ?? defaultIo;
     this.migration = migration;
     this.patients = new PatientRepository(this.ctx);
@@ -280,6 +286,28 @@ export class ProjectStore {
     if (this.identity && (now.dev !== this.identity.dev || now.ino !== this.identity.ino)) {
       throw new SegloopError('PROJECT_MOVED', `${PROJECT_DB} in ${this.dir} was replaced by another file while the project was open: nothing was saved. Reopen the project.`, { dir: this.dir });
     }
+    // Same inode, other bytes: copied over in place (e.g. an older backup). Only this process writes
+    // project.db (the lock), and it notes the file's size/mtime/ctime after each of its own writes.
+    const file = path.join(this.dir, PROJECT_DB);
+    const expected = ownStamps.get(file);
+    if (expected !== undefined && fileStamp(file) !== expected) {
+      throw new SegloopError('PROJECT_MOVED', `${PROJECT_DB} in ${this.dir} was overwritten by another program while the project was open: nothing was saved. Reopen the project.`, { dir: this.dir, reason: 'overwritten' });
+    }
+  }
+
+  /** Folds the WAL into project.db (the writer only), noting the result as our own change. */
+  checkpoint(mode: 'PASSIVE' | 'TRUNCATE' = 'TRUNCATE'): void {
+    this.assertWritable();
+    this.db.pragma(`wal_checkpoint(${mode})`);
+    this.noteOwnWrite();
+  }
+
+  private noteOwnWrite(): void {
+    const file = path.join(this.dir, PROJECT_DB);
+    // Without auto-checkpoints the WAL would grow forever: fold it back past 4 MiB.
+    if ((fileStamp(`${file}-wal`, true) ?? 0) > 4 * 1024 * 1024) this.db.pragma('wal_checkpoint(PASSIVE)');
+    const stamp = fileStamp(file);
+    if (stamp !== null) ownStamps.set(file, stamp);
   }
 
   close(): void {
@@ -287,7 +315,10 @@ export class ProjectStore {
     this.closed = true;
     try {
       // Fold the WAL back so the folder can be copied as plain files (only the writer can).
-      if (this.lock !== null && fileIdentity(path.join(this.dir, PROJECT_DB)) !== null) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      if (this.lock !== null && fileIdentity(path.join(this.dir, PROJECT_DB)) !== null) {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+        this.noteOwnWrite();
+      }
     } catch {
       // a busy or vanished database: closing still releases everything below
     } finally {
@@ -547,6 +578,21 @@ async function readSource(sourcePath: string): Promise<Uint8Array> {
 /** '.nii.gz' for gzip data, '.nii' otherwise: the stored name tells readers how to open it. */
 function niftiExtension(bytes: Uint8Array): string {
   return bytes[0] === 0x1f && bytes[1] === 0x8b ? '.nii.gz' : '.nii';
+}
+
+// project.db's state after this process's own last write, per file (stores of one process share
+// the lock, so a write through one must not look foreign to the other).
+const ownStamps = new Map<string, string>();
+
+function fileStamp(file: string): string | null;
+function fileStamp(file: string, sizeOnly: true): number | null;
+function fileStamp(file: string, sizeOnly = false): string | number | null {
+  try {
+    const st = statSync(file, { bigint: true });
+    return sizeOnly ? Number(st.size) : `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return null;
+  }
 }
 
 function fileIdentity(file: string): { dev: number; ino: number } | null {
