@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvaluationReport, type EvaluationReport } from '../../main/core/evaluation/report';
 import { reportToCsv } from '../../main/core/evaluation/report-export';
-import { writeExternalReport } from '../../main/cli/commands/evaluate-report';
+import { writeExternalReport } from '../../main/core/evaluation/external-report';
 import { ProjectStore } from '../../main/core/project';
 import { segloop } from './helpers/cli';
 import { HIPPOCAMPUS } from '../data-root';

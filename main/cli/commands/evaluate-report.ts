@@ -1,18 +1,18 @@
 // `segloop evaluate <dir> --model <id>` without --images/--labels: the evaluation report of the
 // predictions stored in the project (main/core/evaluation/report.ts) — per class, per patient,
 // per site, by structure size, worst cases, optional paired comparison (--compare), and
-// --report <file.html|file.csv|file.json> to save it. evaluate.ts routes here; writeExternalReport
-// gives evaluate --images/--labels the same report for external data.
+// --report <file.html|file.csv|file.json> to save it. evaluate.ts routes here; core's
+// writeExternalReport (core/evaluation/external-report.ts) gives evaluate --images/--labels the same
+// report for external data.
 import path from 'node:path';
 import { SegloopError } from '../../../shared/errors';
 import { idFromString } from '../../core/base/ids';
 import type { ClassKey, ClassSummary } from '../../core/evaluation/aggregate';
 import { learningCurve } from '../../core/evaluation/learning-curve';
-import { buildEvaluationReport, reportFromExternalCases, type EvaluationReport, type ExternalCase, type ModelEvaluation, type ReportClass } from '../../core/evaluation/report';
-import { volumeMetrics } from '../../core/evaluation/volume-metrics';
-import { readNifti } from '../../core/imaging/nifti';
-import { exportReport, type ReportFormat } from '../../core/evaluation/report-export';
-import { ProjectStore, SPLITS, writeFileAtomic, type ModelRow, type Split } from '../../core/project';
+import { reportFormatOf } from '../../core/evaluation/external-report';
+import { buildEvaluationReport, type EvaluationReport, type ModelEvaluation } from '../../core/evaluation/report';
+import { exportReport } from '../../core/evaluation/report-export';
+import { ProjectStore, SPLITS, writeFileAtomic, type Split } from '../../core/project';
 import { emit } from '../output';
 
 export interface StoredEvaluationFlags {
@@ -28,14 +28,6 @@ function positiveId(flag: string, v: string): number {
   const id = idFromString(v.trim());
   if (id === null) throw new SegloopError('INVALID_ARGUMENT', `--${flag} takes one model id such as 3 (got "${v}").`);
   return id;
-}
-
-export function reportFormatOf(file: string): ReportFormat {
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.html' || ext === '.htm') return 'html';
-  if (ext === '.csv') return 'csv';
-  if (ext === '.json') return 'json';
-  throw new SegloopError('INVALID_ARGUMENT', `--report ${file}: the file name must end in .html, .csv or .json (that picks the format).`, { file });
 }
 
 function parseSplit(v: string | undefined): Split | 'all' {
@@ -130,38 +122,4 @@ export function formatReport(report: EvaluationReport, written: string | null): 
   out.push('', 'One mask empty: Dice 0, distances undefined (left out of distance means, counted under "empty"). Both empty: Dice 1.');
   if (written) out.push(`report written to ${written}`);
   return out.join('\n');
-}
-
-/**
- * --report for external data (evaluate --images/--labels): full metrics (with surface distances)
- * of each prediction file against its reference, as the same report, written to `file`.
- */
-export async function writeExternalReport(
-  dir: string,
-  file: string,
-  models: readonly ModelRow[],
-  pairs: ReadonlyArray<{ id: string; pred: string; ref: string }>,
-  classes: readonly number[],
-): Promise<string> {
-  const format = reportFormatOf(file);
-  const store = await ProjectStore.open(dir, { readOnly: true });
-  let project: string;
-  let schema: ReportClass[];
-  try {
-    project = store.name;
-    schema = store.labelSchema.list().filter((c) => classes.includes(c.idx)).map((c) => ({ label: c.idx, name: c.name, colour: c.colour }));
-  } finally {
-    store.close();
-  }
-  const cases: ExternalCase[] = [];
-  for (const p of pairs) {
-    const [pred, ref] = await Promise.all([readNifti(p.pred), readNifti(p.ref)]);
-    cases.push({ id: p.id, metrics: volumeMetrics(pred, ref, { classes, names: { pred: `prediction of ${p.id}`, ref: p.ref } }) });
-  }
-  const model = models.length > 1 ? { ...models[0], architecture: `ensemble of ${models.map((m) => `v${m.version}`).join('+')}` } : models[0];
-  const report = reportFromExternalCases({ project, model, classes: schema, cases });
-  const out = exportReport(report, format);
-  const abs = path.resolve(file);
-  await writeFileAtomic(abs, new TextEncoder().encode(out.content));
-  return abs;
 }

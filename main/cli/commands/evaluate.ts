@@ -11,7 +11,8 @@ import { readNifti } from '../../core/imaging/nifti';
 import { volumeMetrics } from '../../core/evaluation';
 import { ProjectStore } from '../../core/project';
 import { emit } from '../output';
-import { evaluateStored, reportFormatOf, writeExternalReport } from './evaluate-report';
+import { reportFormatOf, writeExternalReport } from '../../core/evaluation/external-report';
+import { evaluateStored } from './evaluate-report';
 import { parseIdList } from '../../core/base/ids';
 
 const NII = /\.nii(\.gz)?$/i;

@@ -1,17 +1,15 @@
 // `segloop prune <dir>`: DAD data pruning (literature 002). Ranks the images a training run
 // trained on by their Dynamic Average Dice (runs/<id>/dad.json, recorded by the trainer) and puts
 // the lowest (or highest) fraction into the training exclusion set, which the next `segloop train`
-// honours. Nothing is deleted; `--restore` brings images back; every change is audited.
-import path from 'node:path';
+// honours. Nothing is deleted; `--restore` brings images back; every change is audited. The plan is
+// core's (core/jobs/prune-plan.ts); this file parses flags and formats.
 import type { Command } from 'commander';
 import { SegloopError } from '../../../shared/errors';
-import { runDirOf } from '../../core/jobs/train-job';
-import { DAD_FILE, movingDistance, rankByDad, readDadFile, selectByDad, type DadRank } from '../../core/ml/dad';
+import { planPrune, type PrunePlan } from '../../core/jobs/prune-plan';
 import { excludeImages, listExclusions, restoreImages } from '../../core/ml/dad-exclusions';
-import { createRng } from '../../core/ml/data/prng';
 import { ProjectStore } from '../../core/project';
-import { emit } from '../output';
 import { parseIdList } from '../../core/base/ids';
+import { emit } from '../output';
 
 interface PruneFlags {
   run?: string;
@@ -32,47 +30,6 @@ export function parseFraction(flag: string, v: string): number {
   const x = t.endsWith('%') ? Number(t.slice(0, -1)) / 100 : Number(t);
   if (!(x > 0 && x < 1)) throw new SegloopError('INVALID_ARGUMENT', `--${flag} takes a fraction between 0 and 1 or a percentage like 30%, got "${v}".`);
   return x;
-}
-
-const imageIdOf = (caseId: string): number => {
-  const m = /^image-(\d+)$/.exec(caseId);
-  if (!m) throw new SegloopError('PROJECT_CORRUPT', `Unexpected case id "${caseId}" in a DAD record.`);
-  return Number(m[1]);
-};
-
-export interface PrunePlan {
-  runId: number;
-  mode: 'lowest' | 'highest' | 'random';
-  fraction: number;
-  ranked: number;
-  unscored: string[];
-  selected: { imageId: number; dad: number | null; rank: number | null }[];
-  movingDistance: { epoch: number; distance: number }[];
-}
-
-/** Which images `segloop prune --run id --lowest|--highest|--random f` would exclude. */
-export async function planPrune(store: ProjectStore, runId: number, mode: PrunePlan['mode'], fraction: number, seed = 1): Promise<PrunePlan> {
-  store.trainingRuns.require(runId);
-  const dad = await readDadFile(path.join(runDirOf(store, runId), DAD_FILE));
-  const ranking = rankByDad(dad.epochs);
-  const scored = new Set(ranking.map((r) => r.id));
-  const unscored = dad.caseIds.filter((id) => !scored.has(id));
-  if (!ranking.length) throw new SegloopError('NO_TRAINING_DATA', `Run ${runId} scored no image on its target region: train longer (or with foreground in the patches) before pruning.`);
-  let selected: { imageId: number; dad: number | null; rank: number | null }[];
-  if (mode === 'random') {
-    // Same population as the DAD modes (the run's scored images), same count, seeded.
-    const rng = createRng(seed);
-    const pool: DadRank[] = [...ranking];
-    for (let i = pool.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [pool[i], pool[j]] = [pool[j], pool[i]];
-    }
-    const n = Math.ceil(fraction * ranking.length - 1e-9);
-    selected = pool.slice(0, n).map((r) => ({ imageId: imageIdOf(r.id), dad: r.dad, rank: r.rank }));
-  } else {
-    selected = selectByDad(ranking, fraction, mode).map((r) => ({ imageId: imageIdOf(r.id), dad: r.dad, rank: r.rank }));
-  }
-  return { runId, mode, fraction, ranked: ranking.length, unscored, selected, movingDistance: movingDistance(dad.epochs) };
 }
 
 export function registerPrune(program: Command): void {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { createRng, mulberry32 } from './rng';
+import { createRng, mulberry32, shuffleInPlace } from './rng';
 
 // An independent mulberry32 in Python (the published algorithm, written from its C form), so the
 // one PRNG is checked against something it did not produce itself.
@@ -54,5 +54,22 @@ describe('base/rng', () => {
       expect(u).toBeLessThan(3);
     }
     expect(a.fork().next()).toBe(b.fork().next());
+  });
+});
+
+describe('shuffleInPlace', () => {
+  it('is a seeded permutation: same seed, same order; every element kept', () => {
+    const a = shuffleInPlace(Array.from({ length: 50 }, (_, i) => i), createRng(7).next);
+    const b = shuffleInPlace(Array.from({ length: 50 }, (_, i) => i), createRng(7).next);
+    expect(a).toEqual(b);
+    expect([...a].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(a).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('draws j = floor(next() * (i + 1)) from the last index down (Durstenfeld)', () => {
+    // With next() always 0 every element swaps with the first: [0,1,2,3] -> [1,2,3,0].
+    expect(shuffleInPlace([0, 1, 2, 3], () => 0)).toEqual([1, 2, 3, 0]);
+    // With next() just below 1 every element stays.
+    expect(shuffleInPlace([0, 1, 2, 3], () => 0.999999)).toEqual([0, 1, 2, 3]);
   });
 });

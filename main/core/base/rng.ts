@@ -47,3 +47,15 @@ export function createRng(seed: number): Rng {
   };
   return rng;
 }
+
+/**
+ * Fisher-Yates in place with draws from `next` (uniform in [0, 1)); returns the list. Patient
+ * splits and the random pruning baseline shuffle with it, so the same seed gives the same order.
+ */
+export function shuffleInPlace<T>(list: T[], next: () => number): T[] {
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [list[i], list[j]] = [list[j], list[i]];
+  }
+  return list;
+}

@@ -11,14 +11,14 @@
 //   training side (pool images get labelled and trained on).
 // - splitByPatient is the trainer's in-memory train/validation split of the images it was given (no
 //   store): seeded over patients, filled up to a share of IMAGES, user-fixed 'train'/'val' respected.
-//   Both shuffle the sorted patient list with the same seeded Fisher-Yates (shufflePatients) from the
-//   one PRNG (base/rng); ml/trainer.ts calls this one, there is no second split in ml/.
+//   Both shuffle the sorted patient list with the same seeded Fisher-Yates (base/rng shuffleInPlace)
+//   from the one PRNG; ml/trainer.ts calls this one, there is no second split in ml/.
 //
 // Uses only the store's public API plus `store.database` to write the split-level audit entries in
 // the same transaction as the per-image moves.
 import { SegloopError } from '../../../shared/errors';
 import { defaultActor } from '../base/actor';
-import { createRng, mulberry32 } from '../base/rng';
+import { createRng, mulberry32, shuffleInPlace } from '../base/rng';
 import type { ProjectStore } from './project-store';
 import type { ImageRow, JsonObject, Split } from './types';
 
@@ -82,17 +82,8 @@ export interface AssignNewResult {
   joinedHeldOut: { imageId: number; patient: string; split: Split }[];
 }
 
-/**
- * Seeded Fisher-Yates in place. Callers sort first, so the order depends only on the seed and on
- * who is in the list, never on database order.
- */
-function shufflePatients<T>(list: T[], next: () => number): T[] {
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [list[i], list[j]] = [list[j], list[i]];
-  }
-  return list;
-}
+/** Callers sort first, so the order depends only on the seed and on who is in the list, never on database order. */
+const shufflePatients = shuffleInPlace;
 
 /** Patients that appear in more than one of the given sides (each side a list of items), sorted. */
 function leakingPatients<P extends string | number>(sides: readonly (readonly { patientId: P }[])[]): P[] {
