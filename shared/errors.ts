@@ -50,6 +50,11 @@ export const ERROR_CODES = [
   'TOO_MANY_REQUESTS',
   // model registry: a candidate the promotion gate refuses (override needs a reason)
   'PROMOTION_BLOCKED',
+  // model registry states (not typos: the request was well formed, the registry is not in that state)
+  'ALREADY_PROMOTED',
+  'NOTHING_TO_ROLL_BACK',
+  'ROLLBACK_NOT_EARLIER',
+  'MODEL_HAS_NO_WEIGHTS',
   // ml
   'BACKEND_UNAVAILABLE',
   'TRAINING_FAILED',

@@ -87,12 +87,12 @@ describe('promotion gate', () => {
     const p = await call('models:promote', { modelId: String(better) });
     expect(p.gate?.allowed).toBe(true);
     // A rollback skips the gate, so it cannot return to the refused candidate (never in use): the promoted model stays.
-    await expect(call('models:rollback', { modelId: String(classDrop) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(call('models:rollback', { modelId: String(classDrop) })).rejects.toMatchObject({ code: 'NOTHING_TO_ROLL_BACK' });
     expect(app.store.models.promoted()?.id).toBe(better);
     expect((await call('models:list', {})).models.find((m) => m.id === String(classDrop))).toMatchObject({ status: 'candidate', wasPromoted: false });
     const rb = await call('models:rollback', { modelId: String(v1), reason: 'back to the known one' });
     expect(rb.promoted.id).toBe(String(v1));
-    await expect(call('models:rollback', { modelId: String(better) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(call('models:rollback', { modelId: String(better) })).rejects.toMatchObject({ code: 'ROLLBACK_NOT_EARLIER' });
 
     const cmp = await call('models:compare', { aId: String(v1), bId: String(worse) });
     expect(cmp.classes.map((c) => [c.diceA, c.diceB])).toEqual([

@@ -295,8 +295,8 @@ export class ModelRepository {
     return this.ctx.tx(() => {
       const target = this.require(id);
       const before = this.promoted();
-      if (before?.id === id) throw new SegloopError('INVALID_ARGUMENT', `Model v${target.version} is already the promoted model.`, { modelId: id });
-      if (target.weightsPath === null) throw new SegloopError('INVALID_ARGUMENT', `Model v${target.version} has no weights yet and cannot be promoted.`);
+      if (before?.id === id) throw new SegloopError('ALREADY_PROMOTED', `Model v${target.version} is already the promoted model.`, { modelId: id });
+      if (target.weightsPath === null) throw new SegloopError('MODEL_HAS_NO_WEIGHTS', `Model v${target.version} has no weights yet and cannot be promoted.`);
       const gate = this.gate(id);
       const reason = opts.reason?.trim() || null;
       if (!gate.allowed && !opts.override) {
@@ -349,16 +349,16 @@ export class ModelRepository {
     return this.ctx.tx(() => {
       const current = this.promoted();
       const target = opts.toModelId !== undefined ? this.require(opts.toModelId) : this.previousPromoted();
-      if (!target) throw new SegloopError('INVALID_ARGUMENT', 'There is no earlier promoted model to roll back to: promote a model version explicitly instead.');
-      if (current?.id === target.id) throw new SegloopError('INVALID_ARGUMENT', `Model v${target.version} is already the promoted model.`, { modelId: target.id });
+      if (!target) throw new SegloopError('NOTHING_TO_ROLL_BACK', 'There is no earlier promoted model to roll back to: promote a model version explicitly instead.');
+      if (current?.id === target.id) throw new SegloopError('ALREADY_PROMOTED', `Model v${target.version} is already the promoted model.`, { modelId: target.id });
       // A rollback skips the gate, so it may only return to a version that was in use before:
       // a candidate the gate never let through goes through promote (and its gate) instead.
       if (!this.wasPromoted(target.id)) {
-        throw new SegloopError('INVALID_ARGUMENT', `v${target.version} was never the model in use, so there is nothing to roll back to: promote it instead (through the promotion gate).`, { modelId: target.id });
+        throw new SegloopError('NOTHING_TO_ROLL_BACK', `v${target.version} was never the model in use, so there is nothing to roll back to: promote it instead (through the promotion gate).`, { modelId: target.id });
       }
-      if (target.weightsPath === null) throw new SegloopError('INVALID_ARGUMENT', `v${target.version} has no weights and cannot be used.`, { modelId: target.id });
+      if (target.weightsPath === null) throw new SegloopError('MODEL_HAS_NO_WEIGHTS', `v${target.version} has no weights and cannot be used.`, { modelId: target.id });
       if (current && target.version > current.version) {
-        throw new SegloopError('INVALID_ARGUMENT', `v${target.version} is newer than the promoted v${current.version}: a rollback goes back to an earlier version; promote it instead.`);
+        throw new SegloopError('ROLLBACK_NOT_EARLIER', `v${target.version} is newer than the promoted v${current.version}: a rollback goes back to an earlier version; promote it instead.`);
       }
       const promoted = this.setStatus(target.id, 'promoted', opts);
       this.ctx.audit('model.rollback', 'model', target.id, {
