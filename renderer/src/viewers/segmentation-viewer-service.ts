@@ -56,8 +56,13 @@ export interface WindowPreset {
 
 /** What may be drawn over the image besides the editable labelmap (same grid as the image). */
 export interface ViewerOverlays {
-  /** Non-negative per-voxel values (e.g. TTA variance), drawn as a heat map; scaled to its 99.5th percentile. */
+  /** Non-negative per-voxel values (e.g. TTA variance), drawn as a heat map from 0 (transparent) to heatMax (full). */
   heat?: Float32Array | null;
+  /**
+   * The value drawn at full heat. Give a fixed one where the unit has a meaning (so a confident
+   * model's map looks calm and an unsure one's hot); default: the map's own 99.5th percentile.
+   */
+  heatMax?: number;
   /** A labelmap shown as outlines only, never edited (e.g. the current label beside a prediction). */
   compare?: Uint8Array | null;
 }
@@ -174,7 +179,7 @@ export class SegmentationViewerService {
     const n = X * Y * Z;
     if (overlays.heat) {
       if (overlays.heat.length !== n) throw new Error(`The heat overlay has ${overlays.heat.length} voxels, the image ${n}`);
-      volumeLoader.createLocalVolume(this.heatId, { ...common, metadata, scalarData: normaliseHeat(overlays.heat) });
+      volumeLoader.createLocalVolume(this.heatId, { ...common, metadata, scalarData: normaliseHeat(overlays.heat, overlays.heatMax) });
       this.fixSlicePositions(this.heatId, geo, Z);
       this.hasHeatVolume = true;
     }
@@ -558,10 +563,13 @@ export class SegmentationViewerService {
   }
 }
 
-/** Heat values scaled to [0, 1] by their 99.5th percentile of non-zero voxels, so one colour ramp fits any map. */
-export function normaliseHeat(values: Float32Array): Float32Array {
-  const positive = values.filter((v) => Number.isFinite(v) && v > 0);
-  const top = positive.length ? percentiles(positive, [99.5])[0] : 0;
+/** Heat values scaled to [0, 1] by `max` (default: their 99.5th percentile of non-zero voxels), clipped. */
+export function normaliseHeat(values: Float32Array, max?: number): Float32Array {
+  let top = max ?? 0;
+  if (max === undefined) {
+    const positive = values.filter((v) => Number.isFinite(v) && v > 0);
+    top = positive.length ? percentiles(positive, [99.5])[0] : 0;
+  }
   const out = new Float32Array(values.length);
   if (!(top > 0)) return out;
   for (let i = 0; i < values.length; i++) {
