@@ -3,14 +3,12 @@
 // its unload handlers (a crashed window / killed app), a new page opens the same case and is offered
 // the strokes back; Restore brings them back as unsaved changes (undoable), Save writes a version
 // holding them and removes the draft. A second crash then Discard drops the offer for good.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoProject } from '../../main/app/demo-project';
 import { ProjectStore } from '../../main/core/project/project-store';
-import { ensureRendererBuilt, launchBrowser, missingPrerequisite, serveProject, type ServeProcess } from './harness';
+import { missingPrerequisite, openCaseFromCases, serveDemoCopy, waitForStatus, waitForUnsaved, type ServedDemo } from './harness';
 import { ROOT } from './test-project';
 
 const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
@@ -23,8 +21,7 @@ async function unsaved(page: Page): Promise<number> {
 
 async function openCase(page: Page, url: string, imageId: string): Promise<void> {
   await page.goto(url);
-  await page.locator(`[data-testid="case-row-${imageId}"]`).click();
-  await page.waitForFunction(() => /Version|No label/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), null, { timeout: 120_000 });
+  await openCaseFromCases(page, imageId);
 }
 
 async function paint(page: Page, y: number): Promise<void> {
@@ -36,26 +33,17 @@ async function paint(page: Page, y: number): Promise<void> {
 }
 
 describe.skipIf(skipReason !== null)(`unsaved-stroke recovery${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
-  let dir = '';
-  let server: ServeProcess;
-  let browser: Browser;
+  let demo: ServedDemo;
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    await ensureRendererBuilt();
-    dir = path.join(os.tmpdir(), `segloop-drafts-${process.pid}-${Date.now()}`);
-    await createDemoProject(dir);
-    server = await serveProject(dir);
-    browser = await launchBrowser();
+    demo = await serveDemoCopy('drafts');
   }, 600_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 300_000);
+  afterAll(async () => demo?.close(), 300_000);
 
   it('offers the strokes back after a crash, restores them, and a save keeps them', async () => {
+    const { dir, server, browser } = demo;
     const ro = await ProjectStore.open(dir, { readOnly: true });
     const labelled = new Set(ro.labelVersions.latestPerImage().map((v) => v.imageId));
     const target = ro.images.list().find((i) => !labelled.has(i.id))!;
@@ -89,15 +77,15 @@ describe.skipIf(skipReason !== null)(`unsaved-stroke recovery${skipReason ? ` (s
     expect(await page.locator('[data-testid="draft-banner"]').textContent()).toContain(`${painted} voxels`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'draft-recovery-1280x800.png') });
     await page.locator('[data-testid="draft-restore"]').click();
-    await page.waitForFunction((n) => new RegExp(`^${n} voxels unsaved`).test(document.querySelector('[data-testid="unsaved"]')?.textContent ?? ''), painted, { timeout: 60_000 });
+    await waitForUnsaved(page, painted, 60_000);
     expect(await page.locator('[data-testid="draft-banner"]').count()).toBe(0);
     // restoring is one undoable edit
     await page.locator('[data-testid="undo"]').click();
     await page.waitForFunction(() => !document.querySelector('[data-testid="unsaved"]'), null, { timeout: 30_000 });
     await page.keyboard.press('Control+Shift+z');
-    await page.waitForFunction((n) => new RegExp(`^${n} voxels unsaved`).test(document.querySelector('[data-testid="unsaved"]')?.textContent ?? ''), painted, { timeout: 30_000 });
+    await waitForUnsaved(page, painted);
     await page.locator('[data-testid="save"]').click();
-    await page.waitForFunction(() => /Saved version/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await waitForStatus(page, /Saved version/);
     const saved = Number(/(\d+) voxels changed/.exec((await page.locator('[data-testid="status"]').textContent()) ?? '')?.[1]);
     expect(saved).toBe(painted);
     const deadline2 = Date.now() + 30_000;

@@ -2,8 +2,10 @@
 // Debian's Chromium driven by playwright-core, rendering WebGL through SwiftShader.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createDemoProject } from '../../main/app/demo-project';
 import { ROOT } from './test-project';
 
 export const CHROMIUM = process.env.SEGLOOP_CHROMIUM ?? '/usr/bin/chromium';
@@ -137,4 +139,46 @@ export async function serveProject(dir: string): Promise<ServeProcess> {
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** A served copy of the demo project with a browser: the set-up most browser tests share. */
+export interface ServedDemo {
+  dir: string;
+  server: ServeProcess;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+export async function serveDemoCopy(prefix: string): Promise<ServedDemo> {
+  await ensureRendererBuilt();
+  const dir = path.join(os.tmpdir(), `segloop-${prefix}-${process.pid}-${Date.now()}`);
+  await createDemoProject(dir);
+  const server = await serveProject(dir);
+  const browser = await launchBrowser();
+  return {
+    dir,
+    server,
+    browser,
+    async close() {
+      await browser.close().catch(() => undefined);
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the Labelling status line matches (e.g. /Saved version/). */
+export async function waitForStatus(page: Page, re: RegExp, timeout = 60_000): Promise<void> {
+  await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), re.source, { timeout });
+}
+
+/** From the Cases screen, opens a case in Labelling and waits until it has loaded. */
+export async function openCaseFromCases(page: Page, imageId: string | number): Promise<void> {
+  await page.locator(`[data-testid="case-row-${imageId}"]`).click();
+  await waitForStatus(page, /Version|No label/, 120_000);
+}
+
+/** Waits until the Labelling screen reports exactly `n` unsaved voxels. */
+export async function waitForUnsaved(page: Page, n: number, timeout = 30_000): Promise<void> {
+  await page.waitForFunction((k) => new RegExp(`^${k} voxels unsaved`).test(document.querySelector('[data-testid="unsaved"]')?.textContent ?? ''), n, { timeout });
 }

@@ -3,46 +3,35 @@
 // not the app's own origin is aborted and counted): a label drawn on every 3rd axial slice, the
 // "Fill between slices" button, the preview bar (discard = undo, then keep), Save; the saved
 // version equals core's ITK interpolation of the sparse label and lies close to the full label.
-import { mkdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoProject } from '../../main/app/demo-project';
 import { fillBetweenSlices } from '../../main/core/imaging/label-interpolation';
 import { readNifti } from '../../main/core/imaging/nifti';
 import { ProjectStore } from '../../main/core/project/project-store';
-import { ensureRendererBuilt, launchBrowser, missingPrerequisite, serveProject, type ServeProcess } from './harness';
+import { missingPrerequisite, openCaseFromCases, serveDemoCopy, waitForStatus, waitForUnsaved, type ServedDemo } from './harness';
 import { ROOT } from './test-project';
 
 const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
 const skipReason = missingPrerequisite();
 
 describe.skipIf(skipReason !== null)(`fill between slices, offline${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
-  let dir = '';
-  let server: ServeProcess;
-  let browser: Browser;
+  let demo: ServedDemo;
   let page: Page;
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    await ensureRendererBuilt();
-    dir = path.join(os.tmpdir(), `segloop-interp-${process.pid}-${Date.now()}`);
-    await createDemoProject(dir);
-    server = await serveProject(dir);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    demo = await serveDemoCopy('interp');
+    page = await demo.browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(60_000);
   }, 600_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 300_000);
+  afterAll(async () => demo?.close(), 300_000);
 
   it('interpolates the unlabelled slices in the app, previews, keeps, saves — with no request leaving the app', async () => {
+    const { dir, server } = demo;
     // a sparse version of a real label: segment 1 on every 3rd of its axial slices only
     const ro = await ProjectStore.open(dir, { readOnly: true });
     const v = ro.labelVersions.latestPerImage()[0];
@@ -77,8 +66,7 @@ describe.skipIf(skipReason !== null)(`fill between slices, offline${skipReason ?
     );
     expect(saved.ok, JSON.stringify(saved)).toBe(true);
 
-    await page.locator(`[data-testid="case-row-${v.imageId}"]`).click();
-    await page.waitForFunction(() => /Version/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), null, { timeout: 120_000 });
+    await openCaseFromCases(page, v.imageId);
     await page.locator('[data-testid="segment-1"]').click();
     await page.locator('[data-testid="op-interp-axis"]').selectOption('2');
     const fill = async () => {
@@ -95,9 +83,9 @@ describe.skipIf(skipReason !== null)(`fill between slices, offline${skipReason ?
     await fill();
     await page.locator('[data-testid="op-preview-keep"]').click();
     expect(await page.locator('[data-testid="op-preview"]').count()).toBe(0);
-    await page.waitForFunction((n) => new RegExp(`^${n} voxels unsaved`).test(document.querySelector('[data-testid="unsaved"]')?.textContent ?? ''), added, { timeout: 30_000 });
+    await waitForUnsaved(page, added);
     await page.locator('[data-testid="save"]').click();
-    await page.waitForFunction(() => /Saved version/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await waitForStatus(page, /Saved version/);
 
     const ro2 = await ProjectStore.open(dir, { readOnly: true });
     const latest = ro2.labelVersions.latestPerImage().find((x) => x.imageId === v.imageId)!;

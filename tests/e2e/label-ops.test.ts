@@ -4,15 +4,13 @@
 // saving after each; every saved version equals scipy.ndimage applied to the version before it,
 // its "voxels changed" is the difference, and each operation undoes in one step.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoProject } from '../../main/app/demo-project';
 import { readNifti } from '../../main/core/imaging/nifti';
 import { ProjectStore } from '../../main/core/project/project-store';
-import { ensureRendererBuilt, launchBrowser, missingPrerequisite, serveProject, type ServeProcess } from './harness';
+import { missingPrerequisite, openCaseFromCases, serveDemoCopy, waitForStatus, waitForUnsaved, type ServedDemo } from './harness';
 import { ROOT } from './test-project';
 
 const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
@@ -44,40 +42,30 @@ async function unsaved(page: Page): Promise<number> {
 }
 
 describe.skipIf(skipReason !== null)(`segment operations in the browser${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
-  let dir = '';
-  let server: ServeProcess;
-  let browser: Browser;
+  let demo: ServedDemo;
   let page: Page;
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    await ensureRendererBuilt();
-    dir = path.join(os.tmpdir(), `segloop-labelops-${process.pid}-${Date.now()}`);
-    await createDemoProject(dir);
-    server = await serveProject(dir);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    demo = await serveDemoCopy('labelops');
+    page = await demo.browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(60_000);
   }, 600_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 300_000);
+  afterAll(async () => demo?.close(), 300_000);
 
   it('every operation equals scipy on the version before it, is counted, undoes, and saves', async () => {
+    const dir = demo.dir;
     const ro = await ProjectStore.open(dir, { readOnly: true });
     const imageId = ro.labelVersions.latestPerImage()[0].imageId;
     ro.close();
-    await page.goto(server.openUrl);
-    await page.locator(`[data-testid="case-row-${imageId}"]`).click();
-    await page.waitForFunction(() => /Version/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), null, { timeout: 120_000 });
+    await page.goto(demo.server.openUrl);
+    await openCaseFromCases(page, imageId);
     await page.locator('[data-testid="segment-1"]').click();
 
     const save = async () => {
       await page.locator('[data-testid="save"]').click();
-      await page.waitForFunction(() => /Saved version/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), null, { timeout: 60_000 });
+      await waitForStatus(page, /Saved version/);
     };
     // a detached speck of segment 1 near a corner of the axial view, so the islands tools have work
     await page.locator('[data-testid="tool-brush"]').click();
@@ -109,16 +97,20 @@ describe.skipIf(skipReason !== null)(`segment operations in the browser${skipRea
       const want = scipyOp(before.voxels, before.shape, before.spacing, op);
       const expected = diff(want, before.voxels);
       await page.locator(`[data-testid="${button}"]`).click();
-      await page.waitForFunction(() => /voxels changed/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), null, { timeout: 60_000 });
-      await page.waitForTimeout(400); // the unsaved count settles after the edit event
-      expect(await unsaved(page), `${button}: unsaved count`).toBe(expected);
-      if (expected === 0) continue;
+      // the operation's own status line (the save before it also says "voxels changed")
+      await waitForStatus(page, /^(?!Saved version).*voxels changed/);
+      if (expected === 0) {
+        await page.waitForTimeout(400); // a count would have appeared by now
+        expect(await unsaved(page), `${button}: unsaved count`).toBe(0);
+        continue;
+      }
+      await waitForUnsaved(page, expected);
       changedSomething++;
       // one undo step takes the whole operation back, redo brings it again
       await page.locator('[data-testid="undo"]').click();
       await page.waitForFunction(() => !document.querySelector('[data-testid="unsaved"]'), null, { timeout: 30_000 });
       await page.keyboard.press('Control+Shift+z');
-      await page.waitForFunction((n) => new RegExp(`^${n} voxels unsaved`).test(document.querySelector('[data-testid="unsaved"]')?.textContent ?? ''), expected, { timeout: 30_000 });
+      await waitForUnsaved(page, expected);
       await save();
       const after = await latestVoxels(dir, imageId);
       expect(after.id).toBeGreaterThan(before.id);
