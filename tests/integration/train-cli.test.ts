@@ -33,7 +33,9 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-describe('segloop train / predict / evaluate', () => {
+// Whole trainings through the CLI: on a 2-core machine shared with other work (load 20-30 seen) one
+// test can take several minutes; the global 120 s limit is for ordinary tests.
+describe('segloop train / predict / evaluate', { timeout: 480_000 }, () => {
   it('rejects bad flags with a clear error', async () => {
     await expect(cli(['train', path.join(dir, 'p'), '--epochs', 'zero'])).rejects.toMatchObject({ stdout: expect.stringMatching(/--epochs must be a positive integer/) });
     await expect(cli(['train', path.join(dir, 'p'), '--resume', '--arch', 'unet3d'])).rejects.toMatchObject({ stdout: expect.stringMatching(/--resume/) });

@@ -46,7 +46,9 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-describe('training job (worker process)', () => {
+// Whole trainings in a worker process: on a 2-core machine shared with other work (load 20-30 seen)
+// one test can take several minutes; the global 120 s limit is for ordinary tests.
+describe('training job (worker process)', { timeout: 480_000 }, () => {
   it('trains a tiny model end to end: completed run, model row with per-class metrics, weights file, flat tensor memory', async () => {
     const events: TaskEvent[] = [];
     const out = await trainInProject(store, { epochs: 3, config: TINY, onEvent: (e) => events.push(e) });
