@@ -260,6 +260,7 @@ describe('voxel routes', () => {
       .map(([name]) => name)
       .sort();
     expect(carrying.length).toBeGreaterThan(0);
-    expect(carrying).toEqual([...VOXEL_OPERATIONS].sort());
+    // A voxel-carrying operation missing here would be capped at 1 MiB and fail on real images.
+    expect(carrying.filter((op) => !VOXEL_OPERATIONS.has(op))).toEqual([]);
   });
 });

@@ -38,7 +38,7 @@ export interface ServeOptions {
 }
 
 /** Operations whose body carries a whole label volume (gzip + base64). */
-export const VOXEL_OPERATIONS = new Set(['labels:save', 'labels:draftSave', 'labels:transform', 'reviews:submit']);
+export const VOXEL_OPERATIONS = new Set(['labels:save', 'labels:draftSave', 'labels:transform', 'labels:measure', 'reviews:submit']);
 const HEAVY_BODY_BYTES = 64 * 1024;
 
 /**
