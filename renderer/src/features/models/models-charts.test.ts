@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareOption, defaultPair, fmt, rowAction } from './models-charts';
+import { compareOption, defaultPair, fmt, rowAction, shortBackend } from './models-charts';
 
 describe('models screen helpers', () => {
   it('draws Dice and HD95 of both versions per class, gaps where a class was not measured', () => {
@@ -30,6 +30,7 @@ describe('models screen helpers', () => {
     expect(rowAction({ id: '1', version: 1, status: 'candidate', hasWeights: true, wasPromoted: false }, null)).toBe('promote');
     expect(fmt(null)).toBe('—');
     expect(fmt(0.81234)).toBe('0.812');
+    expect(shortBackend('wasm (2 threads; our kernels: Conv3D)')).toBe('wasm (2 threads)');
   });
 
   it('compares the version in use with the newest other one by default', () => {

@@ -62,3 +62,9 @@ export function defaultPair(models: readonly Pick<ModelVersionView, 'id' | 'vers
   const b = newest.find((m) => m.id !== a)!.id;
   return [a, b];
 }
+
+/** "wasm (2 threads; our kernels: …)" -> "wasm (2 threads)" (the same rule as the Training screen; features do not import each other). */
+export function shortBackend(backend: string | null | undefined): string {
+  if (!backend) return '—';
+  return backend.replace(/;[^)]*\)/, ')');
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainPoints, diceOption, formatEta, formatStep, lossOption } from './training-charts';
+import { chainPoints, diceOption, formatEta, formatStep, lossOption, shortBackend } from './training-charts';
 
 const p = (epoch: number, loss: number, dice: (number | null)[]) => ({ epoch, epochs: 3, trainLoss: loss, valDice: dice, valMeanDice: null, lr: 1e-3, seconds: 2, steps: 4, stepSeconds: 0.5 });
 
@@ -30,5 +30,8 @@ describe('training charts', () => {
     expect(formatStep(0.4321)).toBe('432 ms');
     expect(formatStep(2.5)).toBe('2.50 s');
     expect(formatStep(null)).toBe('—');
+    expect(shortBackend('wasm (2 threads; our kernels: Conv3D, Slice)')).toBe('wasm (2 threads)');
+    expect(shortBackend('tensorflow (GPU 0)')).toBe('tensorflow (GPU 0)');
+    expect(shortBackend(null)).toBe('—');
   });
 });

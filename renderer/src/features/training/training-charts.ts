@@ -65,3 +65,9 @@ export function formatStep(seconds: number | null | undefined): string {
   if (seconds == null) return '—';
   return seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(2)} s`;
 }
+
+/** "wasm (2 threads; our kernels: Conv2DBackpropFilter, …)" -> "wasm (2 threads)": the kernel list goes in a tooltip. */
+export function shortBackend(backend: string | null | undefined): string {
+  if (!backend) return '—';
+  return backend.replace(/;[^)]*\)/, ')');
+}
