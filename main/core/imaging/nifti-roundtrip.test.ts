@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SegloopError } from '../../shared/errors';
-import { TEMP_MARKER } from '../../main/core/project/files';
+import { SegloopError } from '../../../shared/errors';
+import { TEMP_MARKER } from '../base/fs';
 import {
   assertFinite,
   assertSameGeometry,
@@ -15,10 +15,10 @@ import {
   readNifti,
   toCanonicalRas,
   writeNifti,
-} from '../../main/core/imaging/nifti';
-import type { Mat4, Volume } from '../../main/core/imaging/volume';
+} from './nifti';
+import type { Mat4, Volume } from './volume';
 
-import { FORMATS, HIPPOCAMPUS as HIPPO } from '../data-root';
+import { FORMATS, HIPPOCAMPUS as HIPPO } from '../../../tests/data-root';
 const DUMP = path.resolve(__dirname, 'ref/nifti_dump.py');
 
 interface Ref {

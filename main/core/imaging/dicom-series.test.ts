@@ -1,15 +1,15 @@
 // DICOM series reading against dcm2niix (stored reference output, and the binary when present),
-// read through nibabel by tests/integration/ref/dicom_nifti_dump.py.
+// read through nibabel by main/core/imaging/ref/dicom_nifti_dump.py.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dcmjs from 'dcmjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SegloopError } from '../../shared/errors';
-import { readDicomSeries, scanDicomFolder, scanDicomFolderWithReport, type DicomVolume } from '../../main/core/imaging/dicom';
+import { SegloopError } from '../../../shared/errors';
+import { readDicomSeries, scanDicomFolder, scanDicomFolderWithReport, type DicomVolume } from './dicom';
 
-import { DICOM as DATA } from '../data-root';
+import { DICOM as DATA } from '../../../tests/data-root';
 const SERIES_DIR = join(DATA, 't1_fl2d_sag');
 const REF_NII = join(DATA, 'reference_dcm2niix', '3_t1_fl2d_sag.nii.gz');
 const EXPECTED = JSON.parse(readFileSync(join(DATA, 'EXPECTED.json'), 'utf8'));

@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SegloopError } from '../../shared/errors';
-import { axcodes, readNifti, toCanonicalRas, voxelToWorld, type NiftiImage } from '../../main/core/imaging/nifti';
-import type { Mat4 } from '../../main/core/imaging/volume';
+import { SegloopError } from '../../../shared/errors';
+import { axcodes, readNifti, toCanonicalRas, voxelToWorld, type NiftiImage } from './nifti';
+import type { Mat4 } from './volume';
 
-import { FORMATS } from '../data-root';
+import { FORMATS } from '../../../tests/data-root';
 type Num = number | string;
 interface Entry {
   loads: boolean;

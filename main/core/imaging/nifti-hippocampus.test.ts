@@ -4,9 +4,9 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertSameGeometry, readNifti, type NiftiImage } from '../../main/core/imaging/nifti';
+import { assertSameGeometry, readNifti, type NiftiImage } from './nifti';
 
-import { HIPPOCAMPUS as ROOT } from '../data-root';
+import { HIPPOCAMPUS as ROOT } from '../../../tests/data-root';
 const DUMP = path.resolve(__dirname, 'ref/nifti_dump.py');
 const ids = readdirSync(path.join(ROOT, 'images'))
   .filter((f) => f.endsWith('.nii.gz'))

@@ -3,8 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { affineToQform, axcodes, qformToAffine, toCanonicalRas } from '../../main/core/imaging/geometry';
-import type { Mat4, Volume } from '../../main/core/imaging/volume';
+import { affineToQform, axcodes, qformToAffine, toCanonicalRas } from './geometry';
+import type { Mat4, Volume } from './volume';
 
 const REF = path.resolve(__dirname, 'ref/nifti_geometry.py');
 

@@ -1,12 +1,12 @@
 // Aggregation (summaries, strata, per patient, worst-N) and the paired bootstrap comparison
-// against a numpy re-computation (tests/integration/ref/metrics_aggregate.py).
+// against a numpy re-computation (ref/metrics_aggregate.py).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { summarizeEvaluation, type CaseRecord } from '../../main/core/evaluation/aggregate';
-import { comparePaired } from '../../main/core/evaluation/compare';
-import { foregroundMean, type ClassMetrics, type EmptyCase } from '../../main/core/evaluation/metrics';
-import { mulberry32 } from '../../main/core/base/rng';
+import { summarizeEvaluation, type CaseRecord } from './aggregate';
+import { comparePaired } from './compare';
+import { foregroundMean, type ClassMetrics, type EmptyCase } from './metrics';
+import { mulberry32 } from '../base/rng';
 
 const PY = '/usr/bin/python3';
 const SCRIPT = new URL('./ref/metrics_aggregate.py', import.meta.url).pathname;
