@@ -55,7 +55,7 @@ describe('server limits on a real project', () => {
     ({ dir } = await makeTestProject({ labelled: 5 }));
     writeFileSync(path.join(path.dirname(dir), `${path.basename(dir)}-outside.bin`), 'outside bytes');
     app = await openProjectApp(dir, { transport: 'http', author: 'tester' });
-    srv = await startServer({ api: app, maxHeavyRequests: 2 });
+    srv = await startServer({ api: app, maxHeavyRequests: 2, heavyWaitMs: 1500 });
     rows = (await app.handlers['cases:list']({})).rows;
     labelLimit = voxelBodyLimit(Math.max(...rows.map((r) => r.shape[0] * r.shape[1] * r.shape[2])));
   }, 120_000);
@@ -118,7 +118,7 @@ describe('server limits on a real project', () => {
     expect(env(r).error?.details?.maxDepth).toBeUndefined();
   });
 
-  it('answers 429 with Retry-After above 2 concurrent heavy requests, and serves again once they finish', async () => {
+  it('answers 429 with Retry-After when 2 heavy requests run and a slot does not free up within the wait; a waiting one is served once a slot frees', async () => {
     const row = rows[1];
     const body = Buffer.from(saveBody(row, new Uint8Array(row.shape.reduce((x, y) => x * y))));
     const held = [0, 1].map(() => open(srv.port, srv.token, '/api/labels:save', { 'Content-Length': body.length }));
@@ -131,8 +131,13 @@ describe('server limits on a real project', () => {
     expect(env(third).error?.code).toBe('TOO_MANY_REQUESTS');
     // Light requests are never capped.
     expect((await post(srv.port, srv.token, 'labelSchema:get', '{}')).status).toBe(200);
+    // A heavy request that arrives while both slots are busy waits (body unread) for one to free up.
+    const waiter = post(srv.port, srv.token, 'labels:save', body);
+    await new Promise((r) => setTimeout(r, 200));
     for (const h of held) h.req.end(body.subarray(100));
     const done = await Promise.all(held.map((h) => h.res));
+    // Served, not capped: a conflict, since one of the held saves took the same parent first.
+    expect((await waiter).status).toBe(409);
     // Same parent twice: one is saved, the other is a LABEL_CONFLICT (nothing lost, nothing capped).
     expect(done.map((d) => d.status).sort()).toEqual([200, 409]);
     const after = await post(srv.port, srv.token, 'labelSchema:get', '{}');

@@ -31,8 +31,14 @@ export interface ServeOptions {
    * Default: derived from the largest image of the project (see voxelBodyLimit).
    */
   voxelBodyBytes?: () => Promise<number>;
-  /** Heavy requests (voxel operations, bodies over 64 KiB) served at once; more get 429 (default 2). */
+  /** Heavy requests (voxel operations, bodies over 64 KiB) served at once (default 2). */
   maxHeavyRequests?: number;
+  /**
+   * How long a heavy request waits (its body unread) for a free slot before 429, and how many may
+   * wait (defaults 3 s, 8): a save racing the draft autosave waits instead of failing.
+   */
+  heavyWaitMs?: number;
+  maxHeavyWaiting?: number;
   /** Deepest nesting of arrays/objects accepted in a request body (default 64). */
   maxJsonDepth?: number;
 }
@@ -140,6 +146,34 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const maxHeavy = opts.maxHeavyRequests ?? 2;
   const maxDepth = opts.maxJsonDepth ?? 64;
   let heavyActive = 0;
+  const waiting: (() => void)[] = [];
+  const heavyWaitMs = opts.heavyWaitMs ?? 3000;
+  const maxWaiting = opts.maxHeavyWaiting ?? 8;
+  /** True once a heavy slot is ours; false when none freed up in time (or too many wait already). */
+  const takeHeavySlot = async (): Promise<boolean> => {
+    if (heavyActive < maxHeavy) {
+      heavyActive++;
+      return true;
+    }
+    if (waiting.length >= maxWaiting) return false;
+    return new Promise<boolean>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        heavyActive++;
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const i = waiting.indexOf(wake);
+        if (i >= 0) waiting.splice(i, 1);
+        resolve(false);
+      }, heavyWaitMs);
+      waiting.push(wake);
+    });
+  };
+  const releaseHeavySlot = (): void => {
+    heavyActive--;
+    waiting.shift()?.();
+  };
   // The largest image decides the voxel-route limit; re-read at most every 10 s (imports add images).
   let voxelLimitCache: { at: number; bytes: number } | null = null;
   const voxelLimit = async (refresh = false): Promise<number> => {
@@ -209,7 +243,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const voxelRoute = VOXEL_OPERATIONS.has(operation);
       const declared = Number(req.headers['content-length'] ?? NaN);
       const heavy = voxelRoute || !(declared <= HEAVY_BODY_BYTES);
-      if (heavy && heavyActive >= maxHeavy) {
+      if (heavy && !(await takeHeavySlot())) {
         // Refused before reading: each heavy body costs a few times its size in memory.
         req.resume();
         return sendError(
@@ -219,7 +253,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           { 'Retry-After': '1', Connection: 'close' },
         );
       }
-      if (heavy) heavyActive++;
       try {
         let limit = voxelRoute ? await voxelLimit() : maxBody;
         // A bigger image may have been imported since the limit was computed.
@@ -241,7 +274,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
       } finally {
-        if (heavy) heavyActive--;
+        if (heavy) releaseHeavySlot();
       }
       return;
     }
