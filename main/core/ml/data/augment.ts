@@ -6,6 +6,7 @@
 // Anisotropic data and 2D models only get in-plane (X-Y) rotations.
 
 import { SegloopError } from '../../../../shared/errors';
+import { DEFAULT_TRAINING_CONFIG } from '../../../../shared/training-config';
 import type { Grid } from './layout';
 import type { Rng } from './prng';
 import type { Vec3 } from './resample';
@@ -35,25 +36,8 @@ export interface AugmentationConfig {
   inPlaneOnly: boolean;
 }
 
-export const DEFAULT_AUGMENTATION: AugmentationConfig = {
-  enabled: true,
-  flipProbability: 0.5,
-  rot90Probability: 0,
-  rotationProbability: 0.2,
-  maxRotationDeg: 15,
-  scaleProbability: 0.2,
-  scaleRange: [0.85, 1.25],
-  elasticProbability: 0.1,
-  elasticSigma: 2,
-  elasticGridSpacing: 8,
-  intensityScaleProbability: 0.15,
-  intensityScaleRange: [0.75, 1.25],
-  intensityShiftProbability: 0.15,
-  intensityShiftStd: 0.1,
-  gammaProbability: 0.3,
-  gammaRange: [0.7, 1.5],
-  inPlaneOnly: false,
-};
+// The defaults are the shared training config's, so the plan shown in the UI and the trainer agree.
+export const DEFAULT_AUGMENTATION: AugmentationConfig = { ...DEFAULT_TRAINING_CONFIG.augmentation };
 
 export const NO_AUGMENTATION: AugmentationConfig = { ...DEFAULT_AUGMENTATION, enabled: false };
 
