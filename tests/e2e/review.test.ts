@@ -298,6 +298,9 @@ describe.skipIf(skipReason !== null)(`review in the browser${skipReason ? ` (ski
   it('batch-accepts the predictions above the threshold only after listing them', async () => {
     await page.locator('[data-testid="tab-batch"]').click();
     await expect.poll(() => page.locator('[data-testid^="batch-row-"]').count()).toBe(2);
+    // The one-by-one viewer was disposed: image, prediction, heat and comparison volumes all freed.
+    const stats = await page.evaluate(() => (window as unknown as { segloopDebug: { viewerCacheStats(): { volumes: number; segmentations: number } } }).segloopDebug.viewerCacheStats());
+    expect(stats).toMatchObject({ volumes: 0, segmentations: 0 });
     // Raising the threshold above one of them leaves one.
     await page.locator('[data-testid="batch-threshold"]').fill('0.96');
     await expect.poll(() => page.locator('[data-testid^="batch-row-"]').count()).toBe(1);
