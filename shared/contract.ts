@@ -15,7 +15,7 @@ import {
 } from './evaluation-schema';
 import { AlRoundsOutput, AlSelectInput, AlStrategiesOutput } from './al-schema';
 import { DraftDiscardInput, DraftDiscardOutput, DraftGetInput, DraftGetOutput, DraftSaveInput } from './draft-schema';
-import { LabelTransformInput, LabelTransformOutput } from './label-ops-schema';
+import { LabelMeasureInput, LabelMeasureOutput, LabelTransformInput, LabelTransformOutput } from './label-ops-schema';
 import {
   GateSettings,
   GateSettingsInput,
@@ -164,6 +164,7 @@ export const operations = {
     output: z.object({ version: LabelVersion, voxelsChanged: z.number().int().nonnegative() }),
   },
   'labels:transform': { input: LabelTransformInput, output: LabelTransformOutput },
+  'labels:measure': { input: LabelMeasureInput, output: LabelMeasureOutput },
   'labels:draftSave': { input: DraftSaveInput, output: z.object({ savedAt: z.string() }) },
   'labels:draftGet': { input: DraftGetInput, output: DraftGetOutput },
   'labels:draftDiscard': { input: DraftDiscardInput, output: DraftDiscardOutput },

@@ -35,3 +35,31 @@ export const LabelTransformInput = z
   })
   .strict();
 export const LabelTransformOutput = z.object({ voxelsGzBase64: z.string(), changedVoxels: z.number().int().nonnegative() });
+
+/** Measurements of every segment of the labelmap on screen, in mm (2D images add the in-plane shape). */
+export const LabelMeasureInput = z
+  .object({
+    imageId: Id,
+    voxelsGzBase64: z.string().min(1).max(64 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'voxelsGzBase64 must be base64'),
+  })
+  .strict();
+export const SegmentMeasures = z.object({
+  segment: z.number().int(),
+  name: z.string(),
+  voxels: z.number().int().nonnegative(),
+  volumeMm3: z.number().nonnegative(),
+  extentMm: z.tuple([z.number(), z.number(), z.number()]),
+  /** W x H x 1 images: area, contour perimeter, the moments ellipse and the largest diameter */
+  plane: z
+    .object({
+      areaMm2: z.number(),
+      perimeterMm: z.number(),
+      semiMajorMm: z.number(),
+      semiMinorMm: z.number(),
+      ellipseCircumferenceMm: z.number(),
+      maxDiameterMm: z.number(),
+    })
+    .nullable(),
+});
+export type SegmentMeasures = z.infer<typeof SegmentMeasures>;
+export const LabelMeasureOutput = z.object({ segments: z.array(SegmentMeasures) });

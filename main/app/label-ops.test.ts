@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTestProject } from '../../tests/e2e/test-project';
 import { failure } from '../../tests/expect-failure';
 import { growMargin, type Shape3, type Spacing3 } from '../core/imaging/label-edit-ops';
+import { measureVolume } from '../core/imaging/shape-measures';
 import { readStoredLabel } from './label-voxels';
 import { openProjectApp, type ProjectApp } from './project-app';
 
@@ -44,5 +45,18 @@ describe('labels:transform', () => {
     expect((await failure(h({ imageId: '1', voxelsGzBase64: zlib.gzipSync(new Uint8Array(5)).toString('base64'), op: { kind: 'fillHoles', segment: 1 } }))).code).toBe('LABEL_GEOMETRY_MISMATCH');
     expect((await failure(h({ imageId: '12345', voxelsGzBase64: ok, op: { kind: 'fillHoles', segment: 1 } }))).code).toBe('IMAGE_NOT_FOUND');
     expect((await failure(h({ imageId: '1', voxelsGzBase64: ok, op: { kind: 'keepAt', segment: 1, voxelIndex: 0, connectivity: 6 } }))).code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('labels:measure gives every segment of the schema its voxels, mm³ and extent (no plane measures for a 3D image)', async () => {
+    const v = app.store.labelVersions.latestPerImage()[0];
+    const img = app.store.images.require(v.imageId);
+    const labels = await readStoredLabel(app.store, v.path);
+    const r = await app.handlers['labels:measure']({ imageId: String(img.id), voxelsGzBase64: zlib.gzipSync(labels).toString('base64') });
+    expect(r.segments.map((s) => s.segment)).toEqual([1, 2]);
+    for (const s of r.segments) {
+      const want = measureVolume(labels, img.shape as unknown as [number, number, number], img.spacing as unknown as [number, number, number], s.segment);
+      expect(s).toMatchObject({ voxels: want.voxels, volumeMm3: want.volumeMm3, extentMm: want.extentMm, plane: null });
+      expect(s.voxels).toBeGreaterThan(0);
+    }
   });
 });

@@ -8,13 +8,14 @@ import type { LabelOp } from '../../shared/label-ops-schema';
 import { parseDbId } from '../core/base/ids';
 import * as ops from '../core/imaging/label-edit-ops';
 import { fillBetweenSlices } from '../core/imaging/label-interpolation';
+import { measureSlice, measureVolume } from '../core/imaging/shape-measures';
 import type { ProjectStore } from '../core/project';
 import type { Handlers } from './dispatch';
 import { countDifferent, decodeLabelVoxels } from './label-voxels';
 
 const gzip = promisify(zlib.gzip);
 
-export type LabelOps = Pick<Handlers, 'labels:transform'>;
+export type LabelOps = Pick<Handlers, 'labels:transform' | 'labels:measure'>;
 
 export async function applyLabelOp(labels: Uint8Array, shape: ops.Shape3, spacing: ops.Spacing3, op: LabelOp): Promise<Uint8Array> {
   switch (op.kind) {
@@ -57,6 +58,32 @@ export function labelOps(deps: { store: ProjectStore }): LabelOps {
       const labels = await decodeLabelVoxels(store, img, input.voxelsGzBase64);
       const result = await applyLabelOp(labels, img.shape as unknown as ops.Shape3, img.spacing as unknown as ops.Spacing3, input.op);
       return { voxelsGzBase64: (await gzip(result)).toString('base64'), changedVoxels: countDifferent(result, labels) };
+    },
+
+    async 'labels:measure'(input) {
+      const img = store.images.require(parseDbId(input.imageId, 'IMAGE_NOT_FOUND', 'image'));
+      const labels = await decodeLabelVoxels(store, img, input.voxelsGzBase64);
+      const [X, Y, Z] = img.shape as [number, number, number];
+      const spacing = img.spacing as [number, number, number];
+      const segments = store.labelSchema
+        .list()
+        .filter((c) => c.idx > 0)
+        .sort((a, b) => a.idx - b.idx)
+        .map((c) => {
+          const v = measureVolume(labels, [X, Y, Z], spacing, c.idx);
+          const s = Z === 1 && v.voxels > 0 ? measureSlice(labels, X, Y, [spacing[0], spacing[1]], c.idx) : null;
+          return {
+            segment: c.idx,
+            name: c.name,
+            voxels: v.voxels,
+            volumeMm3: v.volumeMm3,
+            extentMm: v.extentMm,
+            plane: s
+              ? { areaMm2: s.areaMm2, perimeterMm: s.perimeterMm, semiMajorMm: s.ellipse!.semiMajorMm, semiMinorMm: s.ellipse!.semiMinorMm, ellipseCircumferenceMm: s.ellipse!.circumferenceMm, maxDiameterMm: s.maxDiameterMm }
+              : null,
+          };
+        });
+      return { segments };
     },
   };
 }

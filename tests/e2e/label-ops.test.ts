@@ -2,13 +2,15 @@
 // Segment operations from the Labelling screen (real mouse): paint a detached speck, then apply
 // keep-largest, remove-small, grow, shrink, median, opening, closing and fill-holes one at a time,
 // saving after each; every saved version equals scipy.ndimage applied to the version before it,
-// its "voxels changed" is the difference, and each operation undoes in one step.
+// its "voxels changed" is the difference, and each operation undoes in one step; then the
+// Measurements panel shows each segment's volume as core computes it.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNifti } from '../../main/core/imaging/nifti';
+import { measureVolume } from '../../main/core/imaging/shape-measures';
 import { ProjectStore } from '../../main/core/project/project-store';
 import { missingPrerequisite, openCaseFromCases, serveDemoCopy, waitForStatus, waitForUnsaved, type ServedDemo } from './harness';
 import { ROOT } from './test-project';
@@ -120,6 +122,15 @@ describe.skipIf(skipReason !== null)(`segment operations in the browser${skipRea
       ro2.close();
     }
     expect(changedSomething).toBeGreaterThanOrEqual(5);
+    // Measurements of what is on screen (= the last saved version) equal core's, in mm³
+    await page.locator('[data-testid="measure"]').click();
+    await page.waitForSelector('[data-testid="measure-1"] [data-testid="measure-volume"]', { timeout: 60_000 });
+    const last = await latestVoxels(dir, imageId);
+    for (const seg of [1, 2]) {
+      const want = measureVolume(last.voxels, last.shape, last.spacing, seg);
+      const text = (await page.locator(`[data-testid="measure-${seg}"] [data-testid="measure-volume"]`).textContent()) ?? '';
+      expect(Number(/^([\d.]+) mm³/.exec(text)?.[1]), `segment ${seg}: ${text}`).toBeCloseTo(want.volumeMm3, 1);
+    }
     await page.screenshot({ path: path.join(ARTIFACTS, 'labelling-segment-ops-1400x900.png') });
   }, 900_000);
 });
