@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainPoints, diceOption, formatEta, formatStep, lossOption, shortBackend } from './training-charts';
+import { chainPoints, diceOption, formatEta, formatStep, lossOption, runNote, shortBackend } from './training-charts';
 
 const p = (epoch: number, loss: number, dice: (number | null)[]) => ({ epoch, epochs: 3, trainLoss: loss, valDice: dice, valMeanDice: null, lr: 1e-3, seconds: 2, steps: 4, stepSeconds: 0.5 });
 
@@ -33,5 +33,8 @@ describe('training charts', () => {
     expect(shortBackend('wasm (2 threads; our kernels: Conv3D, Slice)')).toBe('wasm (2 threads)');
     expect(shortBackend('tensorflow (GPU 0)')).toBe('tensorflow (GPU 0)');
     expect(shortBackend(null)).toBe('—');
+    expect(runNote('Cancelled. Continue it with `segloop train --resume`.', true)).toBe('Cancelled. Resume it with the Resume button.');
+    expect(runNote('WORKER_CRASHED: killed. Continue it from its last checkpoint with `segloop train --resume`.', false)).toBe('WORKER_CRASHED: killed.');
+    expect(runNote(null, false)).toBe('');
   });
 });

@@ -71,3 +71,9 @@ export function shortBackend(backend: string | null | undefined): string {
   if (!backend) return '—';
   return backend.replace(/;[^)]*\)/, ')');
 }
+
+/** A run's note for the screen: the trainer's hints name the command line, which a desktop user does not need. */
+export function runNote(error: string | null, resumable: boolean): string {
+  const text = (error ?? '').replace(/\s*Continue it[^.]*`segloop train --resume`\.?/g, '').trim();
+  return resumable ? `${text}${text ? ' ' : ''}Resume it with the Resume button.` : text;
+}
