@@ -84,7 +84,7 @@ export function registerSimulate(program: Command): void {
     .option('--seeds <n>', 'seeds (initial set, training seed)', '3')
     .option('--steps-per-round <k>', 'optimizer steps of every training')
     .option('--minutes-per-round <m>', 'time budget of every training (load-dependent: prefer --steps-per-round)')
-    .option('--warm-start', 'continue from the previous round (not supported yet)')
+    .option('--warm-start', "start each round from the previous round's weights (fresh optimiser and schedule)")
     .option('--arch <name>', 'architecture', 'unet2d')
     .option('--width <n>', 'U-Net base width')
     .option('--depth <n>', 'U-Net depth')
@@ -96,7 +96,6 @@ export function registerSimulate(program: Command): void {
     .requiredOption('--out <dir>', 'results folder (resumable)')
     .option('--json', 'machine-readable output')
     .action(async (f: SimFlags) => {
-      if (f.warmStart) throw new SegloopError('INVALID_ARGUMENT', '--warm-start is not supported yet: every round trains from scratch (the trainer has no weight initialisation from another model).');
       const pool = await pairFolders(f.images, f.labels, 'Pool');
       const test = await pairFolders(f.testImages, f.testLabels, 'Test');
       let strategyParams: Record<string, Record<string, unknown>> = {};
@@ -137,6 +136,7 @@ export function registerSimulate(program: Command): void {
         trainer,
         stepsPerRound: steps,
         minutesPerRound: minutes,
+        warmStart: !!f.warmStart,
         outDir: out,
         onlySeeds: f.onlySeed ? f.onlySeed.split(',').map((x) => int('only-seed', x.trim(), 1) as number) : undefined,
         onProgress: (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),

@@ -95,4 +95,18 @@ describe('runSimulation on a small pool', { timeout: 900_000 }, () => {
     const again = await runSimulation(await options());
     expect(stable(again)).toEqual(stable(first));
   });
+
+  it('--warm-start: round 1 starts from the round-0 weights (logged by the trainer), and changes the result against training from scratch', async () => {
+    const o = await options({ strategies: ['random'], warmStart: true });
+    const logs: string[] = [];
+    const warm = await runSimulation({ ...o, onEvent: (e) => (e.type === 'log' ? logs.push(e.message) : undefined) });
+    expect(logs.filter((l) => /warm start from .*seed1-r0/.test(l))).toHaveLength(1);
+    const cold = await runSimulation(await options({ strategies: ['random'] }));
+    const r1 = (rs: RoundRecord[]) => rs.find((r) => r.round === 1)!;
+    // same labelled set (same seed, same picks from the same round-0 model), different starting weights
+    expect(r1(warm).labelledIds).toEqual(r1(cold).labelledIds);
+    expect(r1(warm).testDice).not.toEqual(r1(cold).testDice);
+    // a resumed folder keeps its mode: the settings record says warm start
+    expect(JSON.parse(await fs.readFile(path.join(o.outDir, 'settings.json'), 'utf8')).warmStart).toBe(true);
+  });
 });

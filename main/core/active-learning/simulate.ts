@@ -42,6 +42,8 @@ export interface SimulationOptions {
   trainer: TrainerConfigInput;
   stepsPerRound: number | null;
   minutesPerRound: number | null;
+  /** Rounds after the first start from the previous round's weights (same seed and strategy), with a fresh optimiser and schedule. */
+  warmStart?: boolean;
   outDir: string;
   /** Run only these seeds (several processes may share one outDir, one seed each). */
   onlySeeds?: number[];
@@ -129,7 +131,7 @@ export function validateSimulation(o: SimulationOptions): void {
 export async function runSimulation(o: SimulationOptions): Promise<RoundRecord[]> {
   validateSimulation(o);
   await fs.mkdir(o.outDir, { recursive: true });
-  const settings = { strategies: o.strategies, strategyParams: o.strategyParams ?? {}, initial: o.initial, step: o.step, rounds: o.rounds, seeds: o.seeds, trainer: o.trainer, stepsPerRound: o.stepsPerRound, minutesPerRound: o.minutesPerRound, pool: o.pool.map((c) => c.id), test: o.test.map((c) => c.id) };
+  const settings = { strategies: o.strategies, strategyParams: o.strategyParams ?? {}, initial: o.initial, step: o.step, rounds: o.rounds, seeds: o.seeds, trainer: o.trainer, stepsPerRound: o.stepsPerRound, minutesPerRound: o.minutesPerRound, ...(o.warmStart ? { warmStart: true } : {}), pool: o.pool.map((c) => c.id), test: o.test.map((c) => c.id) };
   const settingsFile = path.join(o.outDir, 'settings.json');
   const prev = await readJson<typeof settings>(settingsFile);
   if (prev && JSON.stringify(prev) !== JSON.stringify(JSON.parse(JSON.stringify(settings)))) {
@@ -151,7 +153,7 @@ export async function runSimulation(o: SimulationOptions): Promise<RoundRecord[]
     o.onProgress?.(`[${doneUnits}/${totalUnits}] ${what}${eta !== null ? `  ETA ${Math.round(eta / 60)} min` : ''}  (elapsed ${Math.round((Date.now() - t0) / 60000)} min)`);
   };
 
-  const train = async (key: string, labelled: readonly string[], seed: number): Promise<ModelRecord> => {
+  const train = async (key: string, labelled: readonly string[], seed: number, init: ModelRecord | null = null): Promise<ModelRecord> => {
     const dir = path.join(o.outDir, 'models', key);
     const doneFile = path.join(dir, 'model.json');
     const done = await readJson<ModelRecord>(doneFile);
@@ -175,7 +177,8 @@ export async function runSimulation(o: SimulationOptions): Promise<RoundRecord[]
       return { id: c.id, patientId: c.patientId, imagePath: c.imagePath, labelPath: c.labelPath, labelledClasses: null, fixedSplit: 'train' as const };
     });
     const s0 = Date.now();
-    const r = (await worker('train', { runDir: dir, cases, config, resumeFrom: null })) as TrainResult;
+    const initWeights = init ? { path: init.weightsFile, sha256: init.weightsSha256, weightSpecs: (init.meta as { weightSpecs: unknown[] }).weightSpecs } : null;
+    const r = (await worker('train', { runDir: dir, cases, config, resumeFrom: null, initWeights })) as TrainResult;
     const rec: ModelRecord = { key, weightsFile: r.weightsFile, weightsSha256: r.weightsSha256, meta: r.meta, steps: r.steps, trainSeconds: r.trainSeconds, wallSeconds: (Date.now() - s0) / 1000 };
     await writeFileAtomic(doneFile, json(rec));
     return rec;
@@ -249,7 +252,11 @@ export async function runSimulation(o: SimulationOptions): Promise<RoundRecord[]
         const unlabelled = sortedPool.filter((id) => !labelledSet.has(id));
         const needs = last ? { scores: [], foreground: false, features: false } : round === 0 ? unionNeeds() : strategyNeeds(strategy, o.strategyParams?.[strategy] ?? {});
         progress(`round ${round} seed ${seed} ${round === 0 ? '(shared initial model)' : strategy}: training on ${labelled.length}`);
-        const m = await train(key, labelled, seed);
+        // warm start: round r begins from round r-1's model of the same seed and strategy (round 0 from scratch)
+        const prevKey = round === 0 ? null : round === 1 ? `seed${seed}-r0` : `seed${seed}-${strategy}-r${round - 1}`;
+        const init = o.warmStart && prevKey ? await readJson<ModelRecord>(path.join(o.outDir, 'models', prevKey, 'model.json')) : null;
+        if (o.warmStart && prevKey && !init) throw new SegloopError('INTERNAL_ERROR', `Warm start: the model of ${prevKey} is missing from ${o.outDir}.`);
+        const m = await train(key, labelled, seed, init);
         progress(`round ${round} seed ${seed} ${round === 0 ? '(shared)' : strategy}: ${m.steps} steps in ${Math.round(m.trainSeconds)} s; evaluating${needs.scores.length || needs.foreground || needs.features ? ' + scoring the pool' : ''}`);
         const ev = await evaluate(key, m, unlabelled, needs.scores as ScoreKey[], needs.foreground, needs.features);
         const perClass = Object.values(ev.testDice);

@@ -90,6 +90,11 @@ export const TrainParams = z.object({
   config: TrainerConfig,
   /** Run folder whose checkpoint to continue from (itself or an earlier, interrupted run). */
   resumeFrom: z.string().nullable().default(null),
+  /**
+   * Warm start: the initial weights of a model of the same architecture (an earlier round's), with a
+   * fresh optimiser, epoch counter and LR schedule — unlike resumeFrom, which continues a run.
+   */
+  initWeights: z.object({ path: z.string(), sha256: z.string(), weightSpecs: z.array(z.unknown()) }).nullable().default(null),
 });
 export type TrainParams = z.infer<typeof TrainParams>;
 
@@ -171,7 +176,8 @@ export function dicePerClass(pred: ArrayLike<number>, ref: ArrayLike<number>, K:
 export async function runTraining(rawParams: unknown, ctx: Ctx, ext: TrainerExtensions = {}): Promise<TrainResult> {
   const parsed = TrainParams.safeParse(rawParams);
   if (!parsed.success) throw new SegloopError('INVALID_ARGUMENT', `Invalid training parameters: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
-  const { runDir, cases, config: cfg, resumeFrom } = parsed.data;
+  const { runDir, cases, config: cfg, resumeFrom, initWeights } = parsed.data;
+  if (resumeFrom && initWeights) throw new SegloopError('INVALID_ARGUMENT', 'A training either resumes a run or starts warm from another model, not both.');
   const wallStart = performance.now();
   if (cfg.epochs === null && cfg.minutes === null) throw new SegloopError('INVALID_ARGUMENT', 'Give a number of epochs or a time budget in minutes.');
   if (cases.length === 0) throw new SegloopError('NO_TRAINING_DATA', 'There are no labelled images to train on: import or draw labels first.');
@@ -265,6 +271,16 @@ export async function runTraining(rawParams: unknown, ctx: Ctx, ext: TrainerExte
     if (ckpt.best) resumedBest = await readCheckpointFile(resumeFrom, ckpt.best);
     resumedFromEpoch = state.epoch;
     log(`resumed from ${resumeFrom} at epoch ${state.epoch + 1}, step ${state.stepInEpoch} (${state.globalStep} steps, ${state.trainSeconds.toFixed(0)} s trained)`);
+  } else if (initWeights) {
+    const bytes = new Uint8Array(await fs.readFile(initWeights.path));
+    if (sha256Bytes(bytes) !== initWeights.sha256) {
+      throw new SegloopError('CHECKSUM_MISMATCH', `The warm-start weights ${initWeights.path} do not match their recorded sha256: they changed since that model was trained.`);
+    }
+    if (JSON.stringify(initWeights.weightSpecs) !== JSON.stringify(meta.weightSpecs)) {
+      throw new SegloopError('INVALID_ARGUMENT', `Warm start needs a model of the same architecture and size (${cfg.architecture}); ${initWeights.path} is another one.`);
+    }
+    loadWeightsInto(model, bytes, meta.weightSpecs, 'warm-start weights');
+    log(`warm start from ${initWeights.path} (fresh optimiser and schedule)`);
   }
 
   const checkpoints = checkpointCallback(
