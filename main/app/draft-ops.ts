@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../core/base/fs';
 import { parseDbId } from '../core/base/ids';
 import type { ProjectStore } from '../core/project';
 import type { Handlers } from './dispatch';
-import { decodeLabelVoxels } from './label-voxels';
+import { decodeLabelVoxels } from '../core/project/label-voxels';
 
 export type DraftOps = Pick<Handlers, 'labels:draftSave' | 'labels:draftGet' | 'labels:draftDiscard'>;
 

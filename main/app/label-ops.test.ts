@@ -7,7 +7,7 @@ import { makeTestProject } from '../../tests/e2e/test-project';
 import { failure } from '../../tests/expect-failure';
 import { growMargin, type Shape3, type Spacing3 } from '../core/imaging/label-edit-ops';
 import { measureVolume } from '../core/imaging/shape-measures';
-import { readStoredLabel } from './label-voxels';
+import { readStoredLabel } from '../core/project/label-voxels';
 import { openProjectApp, type ProjectApp } from './project-app';
 
 let dir = '';

@@ -11,7 +11,7 @@ import { fillBetweenSlices } from '../core/imaging/label-interpolation';
 import { measureSlice, measureVolume } from '../core/imaging/shape-measures';
 import type { ProjectStore } from '../core/project';
 import type { Handlers } from './dispatch';
-import { countDifferent, decodeLabelVoxels } from './label-voxels';
+import { countDifferent, decodeLabelVoxels } from '../core/project/label-voxels';
 
 const gzip = promisify(zlib.gzip);
 

@@ -10,7 +10,7 @@ import { resolveModels } from '../core/jobs/predict-job';
 import type { ProjectStore } from '../core/project';
 import type { ImageRow, LabelVersionRow, PredictionRow } from '../core/project/types';
 import type { Handlers } from './dispatch';
-import { checkInSchema, countDifferent, decodeLabelVoxels, encodeLabelFile, readStoredLabel } from './label-voxels';
+import { checkInSchema, countDifferent, decodeLabelVoxels, encodeLabelFile, readStoredLabel } from '../core/project/label-voxels';
 import { dbId, idOrNull, queuedBehind, reportResult, type LoopDeps } from './loop-context';
 
 export type ReviewOps = Pick<Handlers, 'predictions:run' | 'predictions:list' | 'reviews:submit' | 'reviews:acceptBatch'>;

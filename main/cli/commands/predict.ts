@@ -8,7 +8,6 @@ import { ProjectStore, SPLITS, type Split } from '../../core/project';
 import { emit } from '../output';
 
 // select.ts still imports it from here; the parser itself is core/base/ids.
-export { parseIdList };
 
 export function registerPredict(program: Command): void {
   program

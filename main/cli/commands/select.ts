@@ -7,7 +7,7 @@ import { listStrategiesInfo } from '../../core/active-learning';
 import { selectInProject } from '../../core/jobs/select-job';
 import { ProjectStore } from '../../core/project';
 import { emit } from '../output';
-import { parseIdList } from './predict';
+import { parseIdList } from '../../core/base/ids';
 
 export function registerSelect(program: Command): void {
   program
