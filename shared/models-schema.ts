@@ -2,6 +2,7 @@
 // 'models:rollback' and the promotion gate's settings. Test metrics are the ones computed on the
 // project's frozen test split right after training; the gate compares them with the promoted model.
 import { z } from 'zod';
+import { MODEL_STATUSES } from './vocabulary';
 
 const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/);
 const Num = z.number().nullable();
@@ -36,7 +37,7 @@ export const ModelVersionView = z.object({
   version: z.number().int(),
   parentId: Id.nullable(),
   parentVersion: z.number().int().nullable(),
-  status: z.enum(['candidate', 'promoted', 'retired']),
+  status: z.enum(MODEL_STATUSES),
   architecture: z.string(),
   backend: z.string().nullable(),
   trainingRunId: Id.nullable(),

@@ -224,7 +224,7 @@ export class ModelRepository {
       if (before.status === status) return before;
       if (status === 'promoted') {
         if (before.weightsPath === null) {
-          throw new SegloopError('INVALID_ARGUMENT', `Model v${before.version} has no weights yet and cannot be promoted.`);
+          throw new SegloopError('MODEL_HAS_NO_WEIGHTS', `Model v${before.version} has no weights yet and cannot be promoted.`);
         }
         const current = this.promoted();
         if (current) {

@@ -301,7 +301,7 @@ describe('repositories and the audit log', () => {
 
     const m1 = store.models.create({ architecture: 'unet3d', config: { depth: 4 }, trainingRunId: run.id });
     expect(m1).toMatchObject({ version: 1, status: 'candidate', weightsPath: null });
-    expect(await code(() => store.models.setStatus(m1.id, 'promoted'))).toBe('INVALID_ARGUMENT'); // no weights yet
+    expect(await code(() => store.models.setStatus(m1.id, 'promoted'))).toBe('MODEL_HAS_NO_WEIGHTS'); // no weights yet
     const weights = Buffer.from('fake weights for the test');
     const withWeights = await store.addModelWeightsFile(m1.id, weights, 'model.bin');
     expect(withWeights.weightsSha256).toBe(sha256Bytes(weights));
