@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DATA } from './helpers/cli';
-import { readSummary, type ReadSummary } from '../../main/cli/commands/read';
+import { readSummary, type ReadSummary } from '../../main/core/imaging/nifti-summary';
 import { spawnSync } from 'node:child_process';
 
 const FORMATS = path.join(DATA, 'formats');
