@@ -60,6 +60,8 @@ export const ERROR_CODES = [
   'TRAINING_FAILED',
   'WORKER_CRASHED',
   'NO_TRAINING_DATA',
+  // a model layer the ONNX exporter cannot translate (the message names the layer and its class)
+  'ONNX_EXPORT_UNSUPPORTED',
   // active learning
   'UNKNOWN_STRATEGY',
   'NO_UNLABELLED_IMAGES',
