@@ -23,6 +23,17 @@ export const LabelOp = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('clear'), segment: Segment }).strict(),
   /** fill between slices along a voxel axis (0 i, 1 j, 2 k) or the axis with the most gaps */
   z.object({ kind: z.literal('interpolate'), segment: Segment, axis: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal('auto')]).default('auto') }).strict(),
+  /** region growing from seed voxels (x-fastest indices): connected voxels within ± tolerance of the seed's intensity; 'auto' derives it from the seed's neighbourhood */
+  z
+    .object({
+      kind: z.literal('regionGrow'),
+      segment: Segment,
+      seeds: z.array(z.number().int().nonnegative()).min(1).max(64),
+      tolerance: z.union([z.number().nonnegative().finite().max(1e9), z.literal('auto')]).default('auto'),
+      connectivity: Connectivity,
+      overwrite: z.boolean().default(false),
+    })
+    .strict(),
 ]);
 export type LabelOp = z.infer<typeof LabelOp>;
 export type LabelOpInput = z.input<typeof LabelOp>;
@@ -34,7 +45,12 @@ export const LabelTransformInput = z
     op: LabelOp,
   })
   .strict();
-export const LabelTransformOutput = z.object({ voxelsGzBase64: z.string(), changedVoxels: z.number().int().nonnegative() });
+export const LabelTransformOutput = z.object({
+  voxelsGzBase64: z.string(),
+  changedVoxels: z.number().int().nonnegative(),
+  /** region growing: the intensity tolerance used for each seed (image units) */
+  tolerances: z.array(z.number()).optional(),
+});
 
 /** Measurements of every segment of the labelmap on screen, in mm (2D images add the in-plane shape). */
 export const LabelMeasureInput = z

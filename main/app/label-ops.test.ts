@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTestProject } from '../../tests/e2e/test-project';
 import { failure } from '../../tests/expect-failure';
 import { growMargin, type Shape3, type Spacing3 } from '../core/imaging/label-edit-ops';
+import { readNifti } from '../core/imaging/nifti';
+import { regionGrow } from '../core/imaging/region-grow';
 import { measureVolume } from '../core/imaging/shape-measures';
 import { readStoredLabel } from '../core/project/label-voxels';
 import { openProjectApp, type ProjectApp } from './project-app';
@@ -33,6 +35,23 @@ describe('labels:transform', () => {
     expect(Buffer.compare(Buffer.from(got), Buffer.from(want))).toBe(0);
     expect(r.changedVoxels).toBeGreaterThan(0);
     expect({ versions: app.store.labelVersions.latestPerImage().length, audit: app.store.audit.count() }).toEqual(before);
+  });
+
+  it('region growing reads the stored image: equals core on it, reports the tolerance, refuses a seed outside', async () => {
+    const v = app.store.labelVersions.latestPerImage()[0];
+    const img = app.store.images.require(v.imageId);
+    const labels = await readStoredLabel(app.store, v.path);
+    const image = (await readNifti(await app.store.resolve(img.path))).data;
+    const seed = labels.findIndex((x) => x === 1);
+    const op = { kind: 'regionGrow', segment: 1, seeds: [seed], tolerance: 'auto', connectivity: 6, overwrite: false } as const;
+    const r = await app.handlers['labels:transform']({ imageId: String(img.id), voxelsGzBase64: zlib.gzipSync(labels).toString('base64'), op });
+    const want = regionGrow(labels, image, img.shape as unknown as Shape3, op);
+    expect(Buffer.compare(Buffer.from(zlib.gunzipSync(Buffer.from(r.voxelsGzBase64, 'base64'))), Buffer.from(want.labels))).toBe(0);
+    expect(r.tolerances).toEqual(want.tolerances);
+    expect(r.tolerances![0]).toBeGreaterThan(0);
+    const n = img.shape[0] * img.shape[1] * img.shape[2];
+    const bad = await failure(app.handlers['labels:transform']({ imageId: String(img.id), voxelsGzBase64: zlib.gzipSync(labels).toString('base64'), op: { ...op, seeds: [n] } }));
+    expect(bad.code).toBe('INVALID_ARGUMENT');
   });
 
   it('refuses a segment outside the schema, a wrong-sized labelmap and an unknown image', async () => {

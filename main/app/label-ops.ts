@@ -8,6 +8,8 @@ import type { LabelOp } from '../../shared/label-ops-schema';
 import { parseDbId } from '../core/base/ids';
 import * as ops from '../core/imaging/label-edit-ops';
 import { fillBetweenSlices } from '../core/imaging/label-interpolation';
+import { readNifti } from '../core/imaging/nifti';
+import { regionGrow } from '../core/imaging/region-grow';
 import { measureSlice, measureVolume } from '../core/imaging/shape-measures';
 import type { ProjectStore } from '../core/project';
 import type { Handlers } from './dispatch';
@@ -17,7 +19,26 @@ const gzip = promisify(zlib.gzip);
 
 export type LabelOps = Pick<Handlers, 'labels:transform' | 'labels:measure'>;
 
-export async function applyLabelOp(labels: Uint8Array, shape: ops.Shape3, spacing: ops.Spacing3, op: LabelOp): Promise<Uint8Array> {
+/** `image` reads the image's intensities, for the operations that look at them (region growing). */
+export async function applyLabelOp(labels: Uint8Array, shape: ops.Shape3, spacing: ops.Spacing3, op: LabelOp, image?: () => Promise<ArrayLike<number>>): Promise<Uint8Array> {
+  return (await applyLabelOpDetailed(labels, shape, spacing, op, image)).labels;
+}
+
+export async function applyLabelOpDetailed(
+  labels: Uint8Array,
+  shape: ops.Shape3,
+  spacing: ops.Spacing3,
+  op: LabelOp,
+  image?: () => Promise<ArrayLike<number>>,
+): Promise<{ labels: Uint8Array; tolerances?: number[] }> {
+  if (op.kind === 'regionGrow') {
+    if (!image) throw new SegloopError('INVALID_ARGUMENT', 'Region growing needs the image intensities.');
+    return regionGrow(labels, await image(), shape, op);
+  }
+  return { labels: await applyMaskOp(labels, shape, spacing, op) };
+}
+
+async function applyMaskOp(labels: Uint8Array, shape: ops.Shape3, spacing: ops.Spacing3, op: Exclude<LabelOp, { kind: 'regionGrow' }>): Promise<Uint8Array> {
   switch (op.kind) {
     case 'keepLargest':
       return ops.keepLargestIsland(labels, shape, op.segment, op.connectivity);
@@ -56,8 +77,9 @@ export function labelOps(deps: { store: ProjectStore }): LabelOps {
         if (!known.has(s)) throw new SegloopError('LABEL_OUT_OF_SCHEMA', `Segment ${s} is not in the label schema (${[...known].sort((a, b) => a - b).join(', ')}).`);
       }
       const labels = await decodeLabelVoxels(store, img, input.voxelsGzBase64);
-      const result = await applyLabelOp(labels, img.shape as unknown as ops.Shape3, img.spacing as unknown as ops.Spacing3, input.op);
-      return { voxelsGzBase64: (await gzip(result)).toString('base64'), changedVoxels: countDifferent(result, labels) };
+      const readImage = async () => (await readNifti(await store.resolve(img.path))).data;
+      const r = await applyLabelOpDetailed(labels, img.shape as unknown as ops.Shape3, img.spacing as unknown as ops.Spacing3, input.op, readImage);
+      return { voxelsGzBase64: (await gzip(r.labels)).toString('base64'), changedVoxels: countDifferent(r.labels, labels), ...(r.tolerances ? { tolerances: r.tolerances } : {}) };
     },
 
     async 'labels:measure'(input) {
