@@ -1,68 +1,10 @@
-// Post-processing of label maps: connected components per class, then "keep the largest
-// component" and/or "remove components smaller than N voxels" (removed voxels become
-// background). Connectivity is 3D: 6 (faces) or 26 (faces, edges and corners; the default, as
-// scipy.ndimage.generate_binary_structure(3, 3) and nnU-Net's choice for its LCC step).
+// Post-processing of label maps: connected components per class (imaging/connected-components),
+// then "keep the largest component" and/or "remove components smaller than N voxels" (removed
+// voxels become background). Connectivity is 3D: 6 (faces), 18 or 26 (faces, edges and corners;
+// the default, as scipy.ndimage.generate_binary_structure(3, 3) and nnU-Net's choice for its LCC step).
 // Labels use Volume order (i fastest), shape [X, Y, Z].
 import { SegloopError } from '../../../shared/errors';
-
-export type Connectivity = 6 | 26;
-
-export interface Components {
-  /** 0 = not in the mask; 1..count = component id, numbered in scan order of first voxel (as scipy). */
-  labels: Int32Array;
-  count: number;
-  /** sizes[id] = voxel count (sizes[0] unused). */
-  sizes: number[];
-}
-
-function neighbourOffsets(connectivity: Connectivity): [number, number, number][] {
-  const out: [number, number, number][] = [];
-  for (let dz = -1; dz <= 1; dz++) for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-    const m = Math.abs(dx) + Math.abs(dy) + Math.abs(dz);
-    if (m === 0) continue;
-    if (connectivity === 6 && m !== 1) continue;
-    out.push([dx, dy, dz]);
-  }
-  return out;
-}
-
-/** Connected components of a binary mask (non-zero = inside), by breadth-first flood fill. */
-export function connectedComponents(mask: ArrayLike<number>, shape: readonly [number, number, number], connectivity: Connectivity = 26): Components {
-  if (connectivity !== 6 && connectivity !== 26) throw new SegloopError('INVALID_ARGUMENT', `Connectivity must be 6 or 26, got ${String(connectivity)}.`);
-  const [X, Y, Z] = shape;
-  const n = X * Y * Z;
-  if (mask.length !== n) throw new SegloopError('INVALID_ARGUMENT', `Mask has ${mask.length} voxels, shape ${shape.join('x')} needs ${n}.`);
-  const labels = new Int32Array(n);
-  const sizes = [0];
-  const offs = neighbourOffsets(connectivity);
-  const queue = new Int32Array(n);
-  let count = 0;
-  for (let start = 0; start < n; start++) {
-    if (!mask[start] || labels[start]) continue;
-    const id = ++count;
-    let head = 0;
-    let tail = 0;
-    queue[tail++] = start;
-    labels[start] = id;
-    while (head < tail) {
-      const v = queue[head++];
-      const i = v % X;
-      const j = Math.floor(v / X) % Y;
-      const k = Math.floor(v / (X * Y));
-      for (const [dx, dy, dz] of offs) {
-        const a = i + dx, b = j + dy, c = k + dz;
-        if (a < 0 || b < 0 || c < 0 || a >= X || b >= Y || c >= Z) continue;
-        const u = a + X * (b + Y * c);
-        if (mask[u] && !labels[u]) {
-          labels[u] = id;
-          queue[tail++] = u;
-        }
-      }
-    }
-    sizes.push(tail);
-  }
-  return { labels, count, sizes };
-}
+import { connectedComponents, type Connectivity } from '../imaging/connected-components';
 
 export interface PostprocessOptions {
   /** Classes for which only the largest component is kept (true = every foreground class). */
@@ -117,15 +59,15 @@ export function postprocessLabels(
   return { labels: out, report: { removedVoxels } };
 }
 
-/** Parses the CLI form: "none" | "lcc" | "min:N" | "lcc,min:N" (connectivity 26 unless ",c6"). */
+/** Parses the CLI form: "none" | "lcc" | "min:N" | "lcc,min:N" (connectivity 26 unless ",c6" or ",c18"). */
 export function parsePostprocess(spec: string | undefined): PostprocessOptions | null {
   if (!spec || spec === 'none') return null;
   const opts: PostprocessOptions = {};
   for (const part of spec.split(',')) {
     if (part === 'lcc') opts.largestComponent = true;
     else if (/^min:\d+$/.test(part)) opts.minComponentVoxels = Number(part.slice(4));
-    else if (part === 'c6' || part === 'c26') opts.connectivity = part === 'c6' ? 6 : 26;
-    else throw new SegloopError('INVALID_ARGUMENT', `Unknown post-processing "${part}": use none, lcc, min:N, optionally with c6 or c26 (e.g. "lcc,min:20,c26").`);
+    else if (part === 'c6' || part === 'c18' || part === 'c26') opts.connectivity = Number(part.slice(1)) as Connectivity;
+    else throw new SegloopError('INVALID_ARGUMENT', `Unknown post-processing "${part}": use none, lcc, min:N, optionally with c6, c18 or c26 (e.g. "lcc,min:20,c26").`);
   }
   return opts;
 }
