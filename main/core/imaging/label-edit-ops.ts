@@ -5,27 +5,10 @@
 // unless the operation says otherwise. Results equal scipy.ndimage (see label-edit-ops.test.ts).
 import { squaredEdt } from '../base/edt';
 import { SegloopError } from '../../../shared/errors';
+import { connectedComponents, type Connectivity } from './connected-components';
 
 export type Shape3 = readonly [number, number, number];
 export type Spacing3 = readonly [number, number, number];
-export type Connectivity = 6 | 18 | 26;
-
-/** Neighbour offsets (dx, dy, dz) of a connectivity. */
-function neighbourOffsets(connectivity: Connectivity): [number, number, number][] {
-  const out: [number, number, number][] = [];
-  for (let dz = -1; dz <= 1; dz++) {
-    for (let dy = -1; dy <= 1; dy++) {
-      for (let dx = -1; dx <= 1; dx++) {
-        const m = Math.abs(dx) + Math.abs(dy) + Math.abs(dz);
-        if (m === 0) continue;
-        if (connectivity === 6 && m > 1) continue;
-        if (connectivity === 18 && m > 2) continue;
-        out.push([dx, dy, dz]);
-      }
-    }
-  }
-  return out;
-}
 
 function checkShape(labels: ArrayLike<number>, shape: Shape3): void {
   if (labels.length !== shape[0] * shape[1] * shape[2]) {
@@ -33,62 +16,24 @@ function checkShape(labels: ArrayLike<number>, shape: Shape3): void {
   }
 }
 
-/**
- * Connected components of the voxels where `inside(i)` holds (x fastest). `ids[i]` is the
- * component (1-based, in order of first voxel) or 0; `sizes[k - 1]` its voxel count.
- */
-export function connectedComponents(n: number, shape: Shape3, inside: (i: number) => boolean, connectivity: Connectivity = 6): { ids: Int32Array; sizes: number[] } {
-  const [X, Y, Z] = shape;
-  const ids = new Int32Array(n);
-  const sizes: number[] = [];
-  const offs = neighbourOffsets(connectivity);
-  const queue = new Int32Array(n);
-  for (let seed = 0; seed < n; seed++) {
-    if (ids[seed] !== 0 || !inside(seed)) continue;
-    const id = sizes.length + 1;
-    let head = 0;
-    let tail = 0;
-    queue[tail++] = seed;
-    ids[seed] = id;
-    while (head < tail) {
-      const i = queue[head++];
-      const x = i % X;
-      const y = Math.floor(i / X) % Y;
-      const z = Math.floor(i / (X * Y));
-      for (const [dx, dy, dz] of offs) {
-        const nx = x + dx;
-        const ny = y + dy;
-        const nz = z + dz;
-        if (nx < 0 || ny < 0 || nz < 0 || nx >= X || ny >= Y || nz >= Z) continue;
-        const j = nx + X * (ny + Y * nz);
-        if (ids[j] !== 0 || !inside(j)) continue;
-        ids[j] = id;
-        queue[tail++] = j;
-      }
-    }
-    sizes.push(tail);
-  }
-  return { ids, sizes };
-}
-
 /** Islands: keep only the largest connected piece of `segment` (ties: the first found). */
 export function keepLargestIsland(labels: Uint8Array, shape: Shape3, segment: number, connectivity: Connectivity = 6): Uint8Array {
   checkShape(labels, shape);
-  const { ids, sizes } = connectedComponents(labels.length, shape, (i) => labels[i] === segment, connectivity);
-  if (sizes.length <= 1) return labels.slice();
-  let best = 0;
-  for (let k = 1; k < sizes.length; k++) if (sizes[k] > sizes[best]) best = k;
+  const { labels: ids, count, sizes } = connectedComponents((i) => labels[i] === segment, shape, connectivity);
+  if (count <= 1) return labels.slice();
+  let best = 1;
+  for (let k = 2; k <= count; k++) if (sizes[k] > sizes[best]) best = k;
   const out = labels.slice();
-  for (let i = 0; i < out.length; i++) if (ids[i] !== 0 && ids[i] !== best + 1) out[i] = 0;
+  for (let i = 0; i < out.length; i++) if (ids[i] !== 0 && ids[i] !== best) out[i] = 0;
   return out;
 }
 
 /** Islands: remove the pieces of `segment` smaller than `minVoxels`. */
 export function removeSmallIslands(labels: Uint8Array, shape: Shape3, segment: number, minVoxels: number, connectivity: Connectivity = 6): Uint8Array {
   checkShape(labels, shape);
-  const { ids, sizes } = connectedComponents(labels.length, shape, (i) => labels[i] === segment, connectivity);
+  const { labels: ids, sizes } = connectedComponents((i) => labels[i] === segment, shape, connectivity);
   const out = labels.slice();
-  for (let i = 0; i < out.length; i++) if (ids[i] !== 0 && sizes[ids[i] - 1] < minVoxels) out[i] = 0;
+  for (let i = 0; i < out.length; i++) if (ids[i] !== 0 && sizes[ids[i]] < minVoxels) out[i] = 0;
   return out;
 }
 
@@ -98,7 +43,7 @@ export function keepIslandAt(labels: Uint8Array, shape: Shape3, segment: number,
   if (!(index >= 0 && index < labels.length) || labels[index] !== segment) {
     throw new SegloopError('INVALID_ARGUMENT', `The clicked voxel is not part of segment ${segment}: click inside the piece to keep.`);
   }
-  const { ids } = connectedComponents(labels.length, shape, (i) => labels[i] === segment, connectivity);
+  const { labels: ids } = connectedComponents((i) => labels[i] === segment, shape, connectivity);
   const keep = ids[index];
   const out = labels.slice();
   for (let i = 0; i < out.length; i++) if (ids[i] !== 0 && ids[i] !== keep) out[i] = 0;
@@ -216,8 +161,8 @@ export function medianSmooth(labels: Uint8Array, shape: Shape3, spacing: Spacing
 export function fillHoles(labels: Uint8Array, shape: Shape3, segment: number): Uint8Array {
   checkShape(labels, shape);
   const [X, Y, Z] = shape;
-  const { ids, sizes } = connectedComponents(labels.length, shape, (i) => labels[i] !== segment, 6);
-  const touches = new Uint8Array(sizes.length + 1);
+  const { labels: ids, sizes } = connectedComponents((i) => labels[i] !== segment, shape, 6);
+  const touches = new Uint8Array(sizes.length);
   // an axis of size 1 (a 2D image) has no border along it: holes are found in the plane
   const edge = (v: number, n: number) => n > 1 && (v === 0 || v === n - 1);
   for (let z = 0; z < Z; z++) {
@@ -229,7 +174,7 @@ export function fillHoles(labels: Uint8Array, shape: Shape3, segment: number): U
   }
   const out = labels.slice();
   // only holes made of background: a hole holding another segment is that segment's, not a gap
-  const holeIsBackground = new Uint8Array(sizes.length + 1).fill(1);
+  const holeIsBackground = new Uint8Array(sizes.length).fill(1);
   for (let i = 0; i < out.length; i++) if (ids[i] !== 0 && labels[i] !== 0) holeIsBackground[ids[i]] = 0;
   for (let i = 0; i < out.length; i++) if (ids[i] !== 0 && !touches[ids[i]] && holeIsBackground[ids[i]]) out[i] = segment;
   return out;
