@@ -9,6 +9,7 @@ import { conv2dFilterGrad, conv2dGeometry, conv2dInputGrad } from './conv2d-grad
 import { conv3dFilterGrad, conv3dForward, conv3dGeometry, conv3dInputGrad } from './conv3d';
 import { fastReduce, fastSlice } from './reductions';
 import { registerFusedNorm } from './norm-fused';
+import { loadNativeConv, nativeConv3dFilterGrad, nativeConv3dForward, nativeConv3dInputGrad } from './native-conv3d';
 import { util } from '@tensorflow/tfjs-core';
 
 type Inputs = Record<string, TensorInfo>;
@@ -58,11 +59,14 @@ const IMPLS: Record<string, Impl> = {
   },
   Conv3D: (r, b, { x, filter }, attrs) => {
     if (!channelsLast(attrs) || !dilationsAreOne(attrs)) return null;
-    return conv3dForward(r, b, x, filter, conv3dGeometry(attrs));
+    // The native addon (native-conv3d.ts) when built and enabled, else the folded-2D kernels.
+    return nativeConv3dForward(b, x, filter, conv3dGeometry(attrs)) ?? conv3dForward(r, b, x, filter, conv3dGeometry(attrs));
   },
   Conv3DBackpropFilterV2: (r, b, { x, dy }, attrs) =>
+    nativeConv3dFilterGrad(b, x, dy, attrs.filterShape as number[], conv3dGeometry(attrs)) ??
     conv3dFilterGrad(r, b, x, dy, attrs.filterShape as number[], conv3dGeometry(attrs)),
   Conv3DBackpropInputV2: (r, b, { dy, filter }, attrs) =>
+    nativeConv3dInputGrad(b, dy, filter, attrs.inputShape as number[], conv3dGeometry(attrs)) ??
     conv3dInputGrad(r, b, dy, filter, attrs.inputShape as number[], conv3dGeometry(attrs)),
   Slice: (_r, b, { x }, attrs) => {
     if (x.dtype === 'string' || x.shape.length <= 4) return null;
@@ -95,9 +99,16 @@ const PER_BACKEND: Record<string, string[]> = {
 
 const registered = new Set<string>();
 
+/** Which 3D convolution path the wasm backend uses, as an entry of the replaced-kernel list. */
+function convPathNote(backendName: string): string[] {
+  if (backendName !== 'wasm') return [];
+  const s = loadNativeConv();
+  return [s.loaded ? `Conv3D+grads: ${s.reason}` : `Conv3D+grads: wasm (${s.reason})`];
+}
+
 export function registerOurKernels(backendName: string): string[] {
   const names = PER_BACKEND[backendName] ?? [];
-  if (registered.has(backendName)) return [...names, ...registerFusedNorm(backendName)];
+  if (registered.has(backendName)) return [...names, ...registerFusedNorm(backendName), ...convPathNote(backendName)];
   const runner = new KernelRunner(backendName);
   for (const name of names) runner.captureStock(name);
   for (const name of names) {
@@ -120,7 +131,7 @@ export function registerOurKernels(backendName: string): string[] {
   }
   registerMissingGradients();
   registered.add(backendName);
-  return [...names, ...registerFusedNorm(backendName)];
+  return [...names, ...registerFusedNorm(backendName), ...convPathNote(backendName)];
 }
 
 let gradientsRegistered = false;
