@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { electronBinaryStatus } from './electron-binary.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const electronVersion = JSON.parse(readFileSync(path.join(ROOT, 'node_modules/electron/package.json'), 'utf8')).version;
@@ -22,10 +23,8 @@ const defaultCache =
 const cacheDirs = [process.env.electron_config_cache, defaultCache].filter(Boolean);
 
 function findElectron() {
-  const override = process.env.ELECTRON_OVERRIDE_DIST_PATH;
-  if (override && existsSync(override)) return { how: `ELECTRON_OVERRIDE_DIST_PATH=${override}`, args: [`-c.electronDist=${override}`] };
-  const local = path.join(ROOT, 'node_modules/electron/dist');
-  if (existsSync(local)) return { how: local, args: [`-c.electronDist=${local}`] };
+  const status = electronBinaryStatus();
+  if (status.present) return { how: status.reason, args: [`-c.electronDist=${status.distDir}`] };
   for (const dir of cacheDirs) {
     if (existsSync(path.join(dir, zipName))) return { how: path.join(dir, zipName), args: [] };
   }
@@ -34,7 +33,7 @@ function findElectron() {
 
 const found = findElectron();
 if (!found) {
-  console.error(`npm run dist: no Electron ${electronVersion} binary for ${platform}-${arch} on this machine, and electron-builder would download it from github.com (not reachable here).
+  console.error(`npm run dist: no Electron ${electronVersion} binary for ${platform}-${arch} on this machine (${electronBinaryStatus().reason}), and electron-builder would download it from github.com (not reachable here).
 Provide one, then run npm run dist again — any of:
   • copy ${zipName} (from https://github.com/electron/electron/releases/tag/v${electronVersion}) into ${cacheDirs[0]}/
   • unpack it somewhere and set ELECTRON_OVERRIDE_DIST_PATH=<that folder>

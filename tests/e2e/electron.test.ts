@@ -11,7 +11,7 @@ import { _electron as electron } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { createDemoProject } from '../../main/app/demo-project';
 import { ProjectStore } from '../../main/core/project/project-store';
-import { electronBinaryStatus } from '../../main/app/electron-binary';
+import { electronBinaryStatus } from '../../scripts/electron-binary.mjs';
 import { run, withBuildLock } from './harness';
 import { ROOT } from './test-project';
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import os from 'node:os';
 import Database from 'better-sqlite3';
 import { describeBackends, initBackend } from '../../core/ml/backend';
-import { electronBinaryStatus } from '../../app/electron-binary';
+import { electronBinaryStatus } from '../../../scripts/electron-binary.mjs';
 import { emit } from '../output';
 
 function sqliteVersion(): string {
