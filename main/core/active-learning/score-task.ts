@@ -17,9 +17,10 @@ import { readNifti, writeNifti } from '../imaging/nifti';
 import type { TaskEvent } from '../worker/protocol';
 import { initBackend, type BackendPreference } from '../ml/backend';
 import type { LoadedModel } from '../ml/inference/model-weights';
-import { loadModels } from '../ml/inference/predict-task';
+import { createEngines, loadModels } from '../ml/inference/predict-task';
+import type { InferenceEngine } from '../ml/inference/engine';
 import { predictVolume, preprocessForModels, windowOptions } from '../ml/inference/predict-volume';
-import { flipProbMap, slidingWindowProbabilities, type ForwardFn, type ProbMap } from '../ml/inference/sliding-window';
+import { flipProbMap, slidingWindowProbabilities, slidingWindowProbabilitiesAsync, type ForwardFn, type ProbMap } from '../ml/inference/sliding-window';
 import { flipSets, ProbAccumulator } from '../ml/inference/tta';
 import { flipGrid } from '../ml/data/augment';
 import { volumeToGrid } from '../ml/data/layout';
@@ -114,9 +115,9 @@ function countClasses(labels: ArrayLike<number>, K: number): number[] {
 }
 
 /** Test-set evaluation: the label map `predict` would give, and its Dice against the reference. */
-async function evaluateOnly(models: LoadedModel[], img: Awaited<ReturnType<typeof readNifti>>, id: string, labelPath: string, p: z.infer<typeof AlScoreParams>, t0: number): Promise<AlScoreCase> {
+async function evaluateOnly(models: LoadedModel[], engines: readonly InferenceEngine[], img: Awaited<ReturnType<typeof readNifti>>, id: string, labelPath: string, p: z.infer<typeof AlScoreParams>, t0: number): Promise<AlScoreCase> {
   const K = models[0].meta.numClasses;
-  const pred = predictVolume(models, [img], { tta: p.tta, overlap: p.overlap });
+  const pred = await predictVolume(models, [img], { tta: p.tta, overlap: p.overlap, engines });
   const r = await referenceOf(labelPath, id, pred.labels.data.length, K);
   const perClass = countClasses(pred.labels.data, K);
   return {
@@ -146,6 +147,9 @@ export async function runAlScoring(raw: unknown, ctx: { signal: AbortSignal; emi
   const backend = await initBackend({ prefer: p.backend as BackendPreference });
   ctx.emit({ type: 'backend', name: backend.name, detail: '' });
   const models = await loadModels(p.models);
+  // Forward passes of whole-pool scoring on onnxruntime when it loads; features (bottleneck
+  // activations) and MC-dropout samples need the tfjs model.
+  const engines = await createEngines(models, 'auto', ctx);
   if (needMc && !hasDropout(models[0])) {
     throw new SegloopError('INVALID_ARGUMENT', 'MC-dropout scores (bald, mcVariance) need a model trained with dropout; this model has none.');
   }
@@ -162,7 +166,7 @@ export async function runAlScoring(raw: unknown, ctx: { signal: AbortSignal; emi
     const t0 = performance.now();
     const img = await readNifti(c.imagePath);
     if (!fns.length && !p.features && c.labelPath) {
-      results.push(await evaluateOnly(models, img, c.id, c.labelPath, p, t0));
+      results.push(await evaluateOnly(models, engines, img, c.id, c.labelPath, p, t0));
       reportProgress(i);
       continue;
     }
@@ -185,7 +189,7 @@ export async function runAlScoring(raw: unknown, ctx: { signal: AbortSignal; emi
         }
         let imgs = [...grids];
         for (const a of fl) imgs = imgs.map((g) => flipGrid(g, a));
-        let pm = slidingWindowProbabilities(fwd, imgs, wopts);
+        let pm = fs2 ? slidingWindowProbabilities(fwd, imgs, wopts) : await slidingWindowProbabilitiesAsync(engines[mi].probabilities, imgs, wopts);
         for (const a of [...fl].reverse()) pm = flipProbMap(pm, a);
         if (fs2) features = fs2.features();
         mean.add(pm);
@@ -211,7 +215,7 @@ export async function runAlScoring(raw: unknown, ctx: { signal: AbortSignal; emi
     let labelFile: string | null = null;
     if (c.labelPath || p.outDir) {
       // On the image's own grid, exactly as `predict` would label it.
-      const pred = predictVolume(models, [img], { tta: p.tta, overlap: p.overlap });
+      const pred = await predictVolume(models, [img], { tta: p.tta, overlap: p.overlap, engines });
       if (c.labelPath) {
         const K = models[0].meta.numClasses;
         const r = await referenceOf(c.labelPath, c.id, pred.labels.data.length, K);
@@ -236,6 +240,7 @@ export async function runAlScoring(raw: unknown, ctx: { signal: AbortSignal; emi
     });
     reportProgress(i);
   }
+  for (const e of engines) await e.dispose();
   for (const m of models) m.model.dispose();
   return { backend: backend.name, cases: results };
 }

@@ -11,6 +11,7 @@ import type { TaskEvent } from '../task-protocol';
 import { initBackend, type BackendPreference } from '../backend';
 import { buildModel, parseModelMeta, type LoadedModel } from './model-weights';
 import { predictVolume } from './predict-volume';
+import { createEngine, type InferenceEngine } from './engine';
 import { parsePostprocess } from '../postprocess';
 
 export const PredictParams = z.object({
@@ -21,6 +22,8 @@ export const PredictParams = z.object({
   postprocess: z.string().nullable().default(null),
   overlap: z.number().min(0).max(0.95).default(0.5),
   backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /** Forward passes: onnxruntime when it loads (auto), or forced either way. */
+  inference: z.enum(['auto', 'onnxruntime', 'tfjs']).default('auto'),
 });
 export type PredictParams = z.input<typeof PredictParams>;
 
@@ -34,6 +37,8 @@ export interface PredictCaseResult {
 
 export interface PredictResult {
   backend: string;
+  /** The engine that ran each model's forward passes (engine.ts): path + one line for logs. */
+  inference: { path: InferenceEngine['path']; threads: number | null; describe: string }[];
   cases: PredictCaseResult[];
 }
 
@@ -55,6 +60,17 @@ export async function loadModels(specs: z.infer<typeof PredictParams>['models'])
   return out;
 }
 
+/** One inference engine per model, each logged (which path, threads, or why not onnxruntime). */
+export async function createEngines(models: readonly LoadedModel[], prefer: 'auto' | 'onnxruntime' | 'tfjs', ctx: { emit(e: TaskEvent): void }): Promise<InferenceEngine[]> {
+  const engines: InferenceEngine[] = [];
+  for (const [i, m] of models.entries()) {
+    const e = await createEngine(m.model, { prefer });
+    engines.push(e);
+    ctx.emit({ type: 'log', level: 'info', message: `model ${i + 1} (${m.meta.architecture}): inference on ${e.describe}` });
+  }
+  return engines;
+}
+
 export async function runPrediction(raw: unknown, ctx: { signal: AbortSignal; emit(e: TaskEvent): void }): Promise<PredictResult> {
   const parsed = PredictParams.safeParse(raw);
   if (!parsed.success) throw new SegloopError('INVALID_ARGUMENT', `Invalid prediction parameters: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
@@ -63,6 +79,7 @@ export async function runPrediction(raw: unknown, ctx: { signal: AbortSignal; em
   const backend = await initBackend({ prefer: p.backend as BackendPreference });
   ctx.emit({ type: 'backend', name: backend.name, detail: '' });
   const models = await loadModels(p.models);
+  const engines = await createEngines(models, p.inference, ctx);
   await fs.mkdir(p.outDir, { recursive: true });
   const results: PredictCaseResult[] = [];
   const start = performance.now();
@@ -70,7 +87,7 @@ export async function runPrediction(raw: unknown, ctx: { signal: AbortSignal; em
     if (ctx.signal.aborted) throw new SegloopError('JOB_CANCELLED', `Prediction cancelled after ${i} of ${p.cases.length} images.`);
     const t0 = performance.now();
     const img = await readNifti(c.imagePath);
-    const pred = predictVolume(models, [img], { tta: p.tta, overlap: p.overlap, postprocess });
+    const pred = await predictVolume(models, [img], { tta: p.tta, overlap: p.overlap, postprocess, engines });
     const safe = c.id.replace(/[^A-Za-z0-9._-]+/g, '_');
     const labelFile = path.join(p.outDir, `${safe}.nii.gz`);
     await writeNifti(labelFile, { ...pred.labels, sformCode: img.sformCode, qformCode: img.qformCode }, { dtype: 'uint8', description: 'segloop prediction' });
@@ -84,6 +101,7 @@ export async function runPrediction(raw: unknown, ctx: { signal: AbortSignal; em
     const el = (performance.now() - start) / 1000;
     ctx.emit({ type: 'progress', fraction: done / p.cases.length, message: `predicted ${done}/${p.cases.length} (${c.id})`, etaSeconds: (el / done) * (p.cases.length - done) });
   }
+  for (const e of engines) await e.dispose();
   for (const m of models) m.model.dispose();
-  return { backend: backend.name, cases: results };
+  return { backend: backend.name, inference: engines.map((e) => ({ path: e.path, threads: e.threads, describe: e.describe })), cases: results };
 }

@@ -11,7 +11,8 @@ import { resampleBack, type Vec3 } from '../data/resample';
 import { postprocessLabels, type PostprocessOptions } from '../postprocess';
 import { preprocessSpecOf, type LoadedModel } from './model-weights';
 import { argmaxLabels, type ForwardFn, type ProbMap, type SlidingWindowOptions } from './sliding-window';
-import { ensemblePredict, meanEntropy } from './tta';
+import { tfjsEngine, type InferenceEngine } from './engine';
+import { ensemblePredictAsync, meanEntropy } from './tta';
 
 export interface PredictOptions {
   tta?: boolean;
@@ -19,6 +20,8 @@ export interface PredictOptions {
   postprocess?: PostprocessOptions | null;
   /** Tiles per forward pass. */
   batchSize?: number;
+  /** One engine per model (engine.ts createEngine); default: each model's tfjs forward pass. */
+  engines?: readonly InferenceEngine[];
 }
 
 export interface VolumePrediction {
@@ -65,10 +68,12 @@ function backToImageGrid(p: ProbMap, originalShape: Vec3, scale: Vec3): ProbMap 
   return { shape: [...originalShape], numClasses: K, data: out };
 }
 
-export function predictVolume(models: readonly LoadedModel[], images: readonly Volume[], opts: PredictOptions = {}): VolumePrediction {
+export async function predictVolume(models: readonly LoadedModel[], images: readonly Volume[], opts: PredictOptions = {}): Promise<VolumePrediction> {
   const { grids, scale, originalShape } = preprocessForModels(models, images);
-  const members = models.map((m) => ({ forward: forwardOf(m.model), opts: windowOptions(m, opts) }));
-  const ens = ensemblePredict(members, grids, opts.tta ?? false);
+  if (opts.engines && opts.engines.length !== models.length) throw new SegloopError('INVALID_ARGUMENT', `${opts.engines.length} inference engines for ${models.length} models.`);
+  const engines = opts.engines ?? models.map((m) => tfjsEngine(m.model));
+  const members = models.map((m, i) => ({ probabilities: engines[i].probabilities, opts: windowOptions(m, opts) }));
+  const ens = await ensemblePredictAsync(members, grids, opts.tta ?? false);
   const probs = backToImageGrid(ens.mean, originalShape, scale);
   let variance = ens.variance;
   if (variance && probs !== ens.mean) {

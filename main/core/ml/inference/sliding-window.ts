@@ -77,36 +77,59 @@ function patch3(opts: SlidingWindowOptions): Vec3 {
   return opts.dims === 2 ? [p[0], p[1], 1] : [p[0], p[1], p[2]];
 }
 
-/** Softmax probabilities of `images` (one Grid per channel, same shape) by Gaussian-weighted tiles. */
-export function slidingWindowProbabilities(forward: ForwardFn, images: readonly Grid[], opts: SlidingWindowOptions): ProbMap {
-  if (images.length === 0) throw new SegloopError('INVALID_ARGUMENT', 'Sliding-window inference needs at least one image channel.');
-  const P = patch3(opts);
-  const K = opts.numClasses;
-  const C = images.length;
-  const orig = images[0].shape;
-  const padded = images.map((g) => padToShape(g, P, 0));
-  const offset = padded[0].offset;
-  const shape = padded[0].grid.shape;
-  const [X, Y, Z] = shape;
-  const overlap = opts.overlap ?? 0.5;
-  if (!(overlap >= 0 && overlap < 1)) throw new SegloopError('INVALID_ARGUMENT', `Tile overlap must be in [0, 1), got ${overlap}.`);
-  const weight = opts.gaussian === false ? new Float32Array(P[0] * P[1] * P[2]).fill(1) : gaussianImportance(P, opts.sigmaScale);
+/**
+ * Probabilities for a batch: `x` is [B, ...spatial, C] (layout.ts order) as `dims`; returns
+ * softmax probabilities [B, ...spatial, K], class fastest. The async path (onnxruntime, engine.ts).
+ */
+export type ProbabilityFn = (x: Float32Array, dims: readonly number[]) => Promise<Float32Array>;
 
-  const tiles: Vec3[] = [];
-  for (const z of tileStarts(Z, P[2], opts.dims === 2 ? 0 : overlap))
-    for (const y of tileStarts(Y, P[1], overlap)) for (const x of tileStarts(X, P[0], overlap)) tiles.push([x, y, z]);
+/** Tiles, padding and accumulators of one sliding-window pass; the forward pass is the caller's. */
+class TilePlan {
+  readonly P: Vec3;
+  readonly K: number;
+  readonly C: number;
+  readonly tiles: Vec3[] = [];
+  readonly batchSize: number;
+  /** Batch dims of a full batch minus its first entry: [...spatial, C]. */
+  readonly spatialDims: number[];
+  private readonly orig: Vec3;
+  private readonly padded: ReturnType<typeof padToShape>[];
+  private readonly shape: Vec3;
+  private readonly weight: Float32Array;
+  private readonly sum: Float32Array;
+  private readonly wsum: Float32Array;
 
-  const n = X * Y * Z;
-  const sum = new Float32Array(n * K);
-  const wsum = new Float32Array(n);
-  const pn = P[0] * P[1] * P[2];
-  const B = Math.max(1, opts.batchSize ?? (opts.dims === 2 ? 16 : 1));
-  for (let t0 = 0; t0 < tiles.length; t0 += B) {
-    const batch = tiles.slice(t0, t0 + B);
+  constructor(images: readonly Grid[], opts: SlidingWindowOptions) {
+    if (images.length === 0) throw new SegloopError('INVALID_ARGUMENT', 'Sliding-window inference needs at least one image channel.');
+    const P = (this.P = patch3(opts));
+    this.K = opts.numClasses;
+    this.C = images.length;
+    this.orig = images[0].shape;
+    this.padded = images.map((g) => padToShape(g, P, 0));
+    this.shape = this.padded[0].grid.shape;
+    const [X, Y, Z] = this.shape;
+    const overlap = opts.overlap ?? 0.5;
+    if (!(overlap >= 0 && overlap < 1)) throw new SegloopError('INVALID_ARGUMENT', `Tile overlap must be in [0, 1), got ${overlap}.`);
+    this.weight = opts.gaussian === false ? new Float32Array(P[0] * P[1] * P[2]).fill(1) : gaussianImportance(P, opts.sigmaScale);
+    for (const z of tileStarts(Z, P[2], opts.dims === 2 ? 0 : overlap))
+      for (const y of tileStarts(Y, P[1], overlap)) for (const x of tileStarts(X, P[0], overlap)) this.tiles.push([x, y, z]);
+    const n = X * Y * Z;
+    this.sum = new Float32Array(n * this.K);
+    this.wsum = new Float32Array(n);
+    this.batchSize = Math.max(1, opts.batchSize ?? (opts.dims === 2 ? 16 : 1));
+    this.spatialDims = [...(opts.dims === 3 ? [P[2], P[1], P[0]] : [P[1], P[0]]), this.C];
+  }
+
+  /** Input values of the tiles [t0, t0 + batchSize) as [B, ...spatial, C]. */
+  gather(t0: number): { xs: Float32Array; dims: number[]; count: number } {
+    const { P, C } = this;
+    const [X, Y] = this.shape;
+    const batch = this.tiles.slice(t0, t0 + this.batchSize);
+    const pn = P[0] * P[1] * P[2];
     const xs = new Float32Array(batch.length * pn * C);
     batch.forEach(([ox, oy, oz], b) => {
       for (let c = 0; c < C; c++) {
-        const src = padded[c].grid.data;
+        const src = this.padded[c].grid.data;
         let v = 0;
         for (let k = 0; k < P[2]; k++) for (let j = 0; j < P[1]; j++) {
           const row = ox + X * (oy + j + Y * (oz + k));
@@ -114,17 +137,18 @@ export function slidingWindowProbabilities(forward: ForwardFn, images: readonly 
         }
       }
     });
-    const spatial = opts.dims === 3 ? [P[2], P[1], P[0]] : [P[1], P[0]];
-    const probs = tf.tidy(() => {
-      const x = tf.tensor(xs, [batch.length, ...spatial, C], 'float32');
-      const logits = forward(x);
-      if (logits.shape[logits.rank - 1] !== K) {
-        throw new SegloopError('INVALID_ARGUMENT', `The model outputs ${logits.shape[logits.rank - 1]} classes, expected ${K}.`);
-      }
-      return tf.softmax(logits, -1);
-    });
-    const pd = probs.dataSync() as Float32Array;
-    probs.dispose();
+    return { xs, dims: [batch.length, ...this.spatialDims], count: batch.length };
+  }
+
+  /** Adds the Gaussian-weighted probabilities `pd` ([B, ...spatial, K]) of the tiles from t0. */
+  accumulate(t0: number, pd: Float32Array): void {
+    const { P, K, sum, wsum, weight } = this;
+    const [X, Y] = this.shape;
+    const batch = this.tiles.slice(t0, t0 + this.batchSize);
+    const pn = P[0] * P[1] * P[2];
+    if (pd.length !== batch.length * pn * K) {
+      throw new SegloopError('INVALID_ARGUMENT', `The model returned ${pd.length} values for ${batch.length} tiles of ${pn} voxels x ${K} classes.`);
+    }
     batch.forEach(([ox, oy, oz], b) => {
       let v = 0;
       for (let k = 0; k < P[2]; k++) for (let j = 0; j < P[1]; j++) {
@@ -139,16 +163,53 @@ export function slidingWindowProbabilities(forward: ForwardFn, images: readonly 
       }
     });
   }
-  // Crop the padding away and normalise.
-  const [OX, OY, OZ] = orig;
-  const out = new Float32Array(OX * OY * OZ * K);
-  for (let k = 0; k < OZ; k++) for (let j = 0; j < OY; j++) for (let i = 0; i < OX; i++) {
-    const src = i + offset[0] + X * (j + offset[1] + Y * (k + offset[2]));
-    const dst = i + OX * (j + OY * k);
-    const w = wsum[src];
-    for (let c = 0; c < K; c++) out[dst * K + c] = sum[src * K + c] / w;
+
+  /** Crops the padding away and normalises by the summed weights. */
+  finish(): ProbMap {
+    const { K, sum, wsum } = this;
+    const [X, Y] = this.shape;
+    const offset = this.padded[0].offset;
+    const [OX, OY, OZ] = this.orig;
+    const out = new Float32Array(OX * OY * OZ * K);
+    for (let k = 0; k < OZ; k++) for (let j = 0; j < OY; j++) for (let i = 0; i < OX; i++) {
+      const src = i + offset[0] + X * (j + offset[1] + Y * (k + offset[2]));
+      const dst = i + OX * (j + OY * k);
+      const w = wsum[src];
+      for (let c = 0; c < K; c++) out[dst * K + c] = sum[src * K + c] / w;
+    }
+    return { shape: [...this.orig], numClasses: K, data: out };
   }
-  return { shape: [...orig], numClasses: K, data: out };
+}
+
+/** Softmax probabilities of `images` (one Grid per channel, same shape) by Gaussian-weighted tiles. */
+export function slidingWindowProbabilities(forward: ForwardFn, images: readonly Grid[], opts: SlidingWindowOptions): ProbMap {
+  const plan = new TilePlan(images, opts);
+  const K = plan.K;
+  for (let t0 = 0; t0 < plan.tiles.length; t0 += plan.batchSize) {
+    const { xs, dims } = plan.gather(t0);
+    const probs = tf.tidy(() => {
+      const x = tf.tensor(xs, dims, 'float32');
+      const logits = forward(x);
+      if (logits.shape[logits.rank - 1] !== K) {
+        throw new SegloopError('INVALID_ARGUMENT', `The model outputs ${logits.shape[logits.rank - 1]} classes, expected ${K}.`);
+      }
+      return tf.softmax(logits, -1);
+    });
+    const pd = probs.dataSync() as Float32Array;
+    probs.dispose();
+    plan.accumulate(t0, pd);
+  }
+  return plan.finish();
+}
+
+/** The same through an asynchronous probability function (onnxruntime; see engine.ts). */
+export async function slidingWindowProbabilitiesAsync(probabilities: ProbabilityFn, images: readonly Grid[], opts: SlidingWindowOptions): Promise<ProbMap> {
+  const plan = new TilePlan(images, opts);
+  for (let t0 = 0; t0 < plan.tiles.length; t0 += plan.batchSize) {
+    const { xs, dims } = plan.gather(t0);
+    plan.accumulate(t0, await probabilities(xs, dims));
+  }
+  return plan.finish();
 }
 
 /** Mirror a probability map along one axis (0 = X, 1 = Y, 2 = Z). */

@@ -5,7 +5,7 @@
 // all 2^axes combinations, identity included.
 import { flipGrid } from '../data/augment';
 import type { Grid } from '../data/layout';
-import { flipProbMap, slidingWindowProbabilities, type ForwardFn, type ProbMap, type SlidingWindowOptions } from './sliding-window';
+import { flipProbMap, slidingWindowProbabilities, slidingWindowProbabilitiesAsync, type ForwardFn, type ProbabilityFn, type ProbMap, type SlidingWindowOptions } from './sliding-window';
 
 export type FlipSet = readonly (0 | 1 | 2)[];
 
@@ -21,6 +21,15 @@ export function predictFlipped(forward: ForwardFn, images: readonly Grid[], opts
   let imgs = [...images];
   for (const a of flips) imgs = imgs.map((g) => flipGrid(g, a));
   let p = slidingWindowProbabilities(forward, imgs, opts);
+  for (const a of [...flips].reverse()) p = flipProbMap(p, a);
+  return p;
+}
+
+/** predictFlipped through an asynchronous probability function (onnxruntime; engine.ts). */
+export async function predictFlippedAsync(probabilities: ProbabilityFn, images: readonly Grid[], opts: SlidingWindowOptions, flips: FlipSet): Promise<ProbMap> {
+  let imgs = [...images];
+  for (const a of flips) imgs = imgs.map((g) => flipGrid(g, a));
+  let p = await slidingWindowProbabilitiesAsync(probabilities, imgs, opts);
   for (const a of [...flips].reverse()) p = flipProbMap(p, a);
   return p;
 }
@@ -85,6 +94,19 @@ export function ensemblePredict(
   const acc = new ProbAccumulator();
   for (const m of members) {
     for (const flips of tta ? flipSets(m.opts.dims) : [[] as FlipSet]) acc.add(predictFlipped(m.forward, images, m.opts, flips));
+  }
+  return acc.result();
+}
+
+/** ensemblePredict through asynchronous probability functions (one per model). */
+export async function ensemblePredictAsync(
+  members: readonly { probabilities: ProbabilityFn; opts: SlidingWindowOptions }[],
+  images: readonly Grid[],
+  tta: boolean,
+): Promise<EnsembleResult> {
+  const acc = new ProbAccumulator();
+  for (const m of members) {
+    for (const flips of tta ? flipSets(m.opts.dims) : [[] as FlipSet]) acc.add(await predictFlippedAsync(m.probabilities, images, m.opts, flips));
   }
   return acc.result();
 }
