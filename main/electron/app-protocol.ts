@@ -3,21 +3,8 @@
 // encoded separators, no symlink out, no other host. Kept free of the electron import for tests.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { contentTypeFor } from '../core/base/mime-types';
 import { APP_HOST, APP_SCHEME, CONTENT_SECURITY_POLICY } from './security-policy';
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 export type AppRequestResolution = { ok: true; file: string; mime: string } | { ok: false; status: 400 | 403 | 404; reason: string };
 
@@ -52,7 +39,7 @@ export async function resolveAppRequest(url: string, rendererDir: string): Promi
   if (!real.startsWith(root + path.sep)) return { ok: false, status: 403, reason: 'link out of the app' };
   const stat = await fs.stat(real);
   if (!stat.isFile()) return { ok: false, status: 404, reason: 'not a file' };
-  return { ok: true, file: real, mime: MIME[path.extname(real).toLowerCase()] ?? 'application/octet-stream' };
+  return { ok: true, file: real, mime: contentTypeFor(real) };
 }
 
 /** The protocol.handle callback: a Response for the request (global fetch types, as Electron uses). */

@@ -13,6 +13,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { SegloopError, toErrorData, type ErrorCode, type ErrorData } from '../../shared/errors';
 import { MAX_LABEL_BASE64_CHARS } from '../../shared/contract';
 import { dispatch, parseFileRequest, type AppApi, type Handlers } from '../app/dispatch';
+import { contentTypeFor } from '../core/base/mime-types';
 import { checkRequest, newToken, TOKEN_COOKIE } from './guard';
 
 export interface ServeOptions {
@@ -83,20 +84,6 @@ export interface RunningServer {
 }
 
 const ALLOWED_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.wasm': 'application/wasm',
-  '.woff2': 'font/woff2',
-  '.map': 'application/json',
-};
 
 export function statusOf(code: ErrorCode): number {
   switch (code) {
@@ -294,7 +281,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const ext = path.extname(abs).toLowerCase();
     const headers: Record<string, string | number> = {
       ...baseHeaders(),
-      'Content-Type': MIME[ext] ?? 'application/octet-stream',
+      'Content-Type': contentTypeFor(abs),
       'Content-Length': stat.size,
       'Cache-Control': ext === '.html' ? 'no-store' : 'private, max-age=3600',
     };
