@@ -21,6 +21,7 @@ import { readLatest } from '../ml/trainer-checkpoint';
 import { excludedImageIds } from '../ml/dad-exclusions';
 import type { TaskEvent } from '../worker/protocol';
 import { runWorkerTask, type WorkerLauncher } from '../worker/worker-host';
+import { SEGLOOP_DIR } from '../project/project-lock';
 
 export const RUNS_DIR = 'runs';
 
@@ -140,6 +141,18 @@ export function defaultTrainingConfig(plan: TrainingPlan, fp: DatasetFingerprint
     const depth = 4;
     const med = [0, 1, 2].map((a) => Math.min(128, multipleOf(fp.medianShape[a], 2 ** (depth - 1))));
     return { ...common, model: { depth, baseWidth: 16, norm: 'instance' }, patchSize: med, batchSize: 2 };
+  }
+  // 2D images, or thick slices whose in-plane spacing the plan coarsened: the plan's patch, batch and
+  // depth keep context within the step budget (plan.ts, issue 17); the rest are the 2D choices below.
+  if (plan.context2d && (plan.context2d.source === '2d-images' || plan.context2d.coarsened)) {
+    return {
+      ...common,
+      model: { depth: plan.depth, baseWidth: plan.baseWidth, norm: 'instance' },
+      patchSize: plan.patchSize,
+      batchSize: plan.batchSize,
+      loss: { ceWeight: 1, diceWeight: 1, batchDice: true },
+      augmentation: { elasticProbability: 0 },
+    };
   }
   const depth = 4;
   const ext = [0, 1].map((a) => Math.max(...fp.shapes.map((sh, n) => (sh[a] * fp.spacings[n][a]) / plan.targetSpacing[a])));
@@ -287,7 +300,8 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
 
   let result: TrainResult;
   try {
-    result = (await runWorkerTask('train', { runDir, cases: snapshot.cases, config, resumeFrom }, {
+    // Preprocessed arrays are derived data: kept in the project's .segloop/cache, never in runs/.
+    result = (await runWorkerTask('train', { runDir, cases: snapshot.cases, config, resumeFrom, cacheDir: path.join(store.dir, SEGLOOP_DIR, 'cache') }, {
       launcher: opts.launcher,
       entry: opts.entry,
       signal: opts.signal,

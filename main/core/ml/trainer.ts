@@ -12,14 +12,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { SegloopError } from '../../../shared/errors';
 import { AugmentationSchema, ModelOptionsSchema, NormalisationSchema } from '../../../shared/training-config';
-import { readNifti } from '../imaging/nifti';
 import { writeFileAtomic, sha256Bytes } from '../project/files';
 import type { EpochMetrics, TaskEvent } from './task-protocol';
 import { initBackend, type BackendPreference } from './backend';
 import { DEFAULT_AUGMENTATION, type AugmentationConfig } from './data/augment';
 import type { Normalisation } from './data/intensity';
-import { preprocessCase } from './data/preprocess';
-import { createPatchSampler, type TrainingCase } from './data/sampler';
+import type { PreprocessSpec } from './data/preprocess';
+import { loadTrainingCases } from './data/case-cache-loader';
+import { createPatchSampler } from './data/sampler';
 import type { Vec3 } from './data/resample';
 import { serializeWeights, loadWeightsInto, type ModelMeta, WEIGHTS_FORMAT } from './inference/model-weights';
 import { createLoss } from './losses';
@@ -90,6 +90,8 @@ export const TrainParams = z.object({
   config: TrainerConfig,
   /** Run folder whose checkpoint to continue from (itself or an earlier, interrupted run). */
   resumeFrom: z.string().nullable().default(null),
+  /** Preprocessing cache root (the project's .segloop/cache); null: cases preprocessed in memory only. */
+  cacheDir: z.string().nullable().default(null),
   /**
    * Warm start: the initial weights of a model of the same architecture (an earlier round's), with a
    * fresh optimiser, epoch counter and LR schedule — unlike resumeFrom, which continues a run.
@@ -150,11 +152,9 @@ function labelledFlags(classes: number[] | null, K: number): number[] | undefine
   return Array.from({ length: K }, (_, k) => (k === 0 || classes.includes(k) ? 1 : 0));
 }
 
-async function loadCase(c: TrainCase, cfg: TrainerConfig): Promise<TrainingCase> {
-  const [img, lab] = await Promise.all([readNifti(c.imagePath), readNifti(c.labelPath)]);
-  const pre = preprocessCase([img], lab, { targetSpacing: cfg.targetSpacing as Vec3, normalisation: cfg.normalisation as unknown as Normalisation, numClasses: cfg.numClasses }, c.id);
-  if (!pre.label) throw new SegloopError('INTERNAL_ERROR', `${c.id}: label missing after preprocessing.`);
-  return { id: c.id, images: pre.images, label: pre.label, labelledClasses: labelledFlags(c.labelledClasses, cfg.numClasses) };
+/** Everything of the config that changes the preprocessed arrays (and so the cache's plan hash). */
+function preprocessSpecOf(cfg: TrainerConfig): PreprocessSpec {
+  return { targetSpacing: cfg.targetSpacing as Vec3, normalisation: cfg.normalisation as unknown as Normalisation, numClasses: cfg.numClasses };
 }
 
 /**
@@ -176,7 +176,7 @@ export function dicePerClass(pred: ArrayLike<number>, ref: ArrayLike<number>, K:
 export async function runTraining(rawParams: unknown, ctx: Ctx, ext: TrainerExtensions = {}): Promise<TrainResult> {
   const parsed = TrainParams.safeParse(rawParams);
   if (!parsed.success) throw new SegloopError('INVALID_ARGUMENT', `Invalid training parameters: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
-  const { runDir, cases, config: cfg, resumeFrom, initWeights } = parsed.data;
+  const { runDir, cases, config: cfg, resumeFrom, initWeights, cacheDir } = parsed.data;
   if (resumeFrom && initWeights) throw new SegloopError('INVALID_ARGUMENT', 'A training either resumes a run or starts warm from another model, not both.');
   const wallStart = performance.now();
   if (cfg.epochs === null && cfg.minutes === null) throw new SegloopError('INVALID_ARGUMENT', 'Give a number of epochs or a time budget in minutes.');
@@ -239,11 +239,11 @@ export async function runTraining(rawParams: unknown, ctx: Ctx, ext: TrainerExte
   const valScored = valItems.slice(0, cfg.maxValCases);
   log(`data: ${trainItems.length} training images (${new Set(trainItems.map((c) => c.patientId)).size} patients), ${valItems.length} validation images (${valScored.length} scored per epoch)`);
 
-  ctx.emit({ type: 'progress', fraction: 0, message: `loading ${cases.length} images`, etaSeconds: null });
-  const trainCases: TrainingCase[] = [];
-  for (const c of trainItems) trainCases.push(await loadCase(c, cfg));
-  const valCases: TrainingCase[] = [];
-  for (const c of valScored) valCases.push(await loadCase(c, cfg));
+  // Preprocessed by a thread pool into the cache (per-image progress), then read lazily under a memory budget.
+  const loadItems = [...trainItems, ...valScored];
+  const { trainCases, trainSource, valCases } = await loadTrainingCases(trainItems, valScored, {
+    spec: preprocessSpecOf(cfg), cacheDir, emit: ctx.emit, signal: ctx.signal, labelled: (i) => labelledFlags(loadItems[i].labelledClasses, cfg.numClasses),
+  });
 
   const optimizer = tf.train.adam(cfg.lr);
   const partialLoss = cfg.partialLoss ?? 'merge';
@@ -323,7 +323,7 @@ export async function runTraining(rawParams: unknown, ctx: Ctx, ext: TrainerExte
     budgetSeconds: cfg.minutes === null ? null : cfg.minutes * 60,
     signal: ctx.signal,
     batchesFor: (epoch) =>
-      createPatchSampler(trainCases, {
+      createPatchSampler(trainSource, {
         dims: unet.dims, patchSize: cfg.patchSize, batchSize: cfg.batchSize, numClasses: cfg.numClasses,
         foregroundFraction: cfg.foregroundFraction, augmentation, seed: epochSeed(cfg.seed, epoch), labelDropout: cfg.labelDropout,
       }),

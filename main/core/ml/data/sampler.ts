@@ -46,13 +46,25 @@ export interface Batch {
   caseIds: string[];
 }
 
-interface Prepared {
+export interface PreparedCase {
   c: TrainingCase;
   /** voxel indices per foreground class (index 0 unused) */
   fg: Int32Array[];
 }
 
-function prepare(c: TrainingCase, K: number): Prepared {
+/**
+ * The cases a sampler draws from, by index. An array of cases is the in-memory source; the
+ * preprocessing cache (case-cache-store.ts) is a lazy one that reads a case when it is drawn and
+ * keeps a bounded number decoded. get() is synchronous because next() is.
+ */
+export interface CaseSource {
+  readonly size: number;
+  /** Image channels of every case (checked when the source was made). */
+  readonly channels: number;
+  get(index: number): PreparedCase;
+}
+
+export function prepareCase(c: TrainingCase, K: number): PreparedCase {
   const counts = new Array<number>(K).fill(0);
   const d = c.label.data;
   for (let i = 0; i < d.length; i++) counts[d[i]]++;
@@ -65,18 +77,18 @@ function prepare(c: TrainingCase, K: number): Prepared {
   return { c, fg };
 }
 
+function isCaseSource(x: readonly TrainingCase[] | CaseSource): x is CaseSource {
+  return !Array.isArray(x);
+}
+
 export interface PatchSampler {
   next(): Batch;
   readonly rng: Rng;
 }
 
-export function createPatchSampler(cases: readonly TrainingCase[], opts: SamplerOptions): PatchSampler {
+/** In-memory cases as a source: checked and prepared up front. */
+export function memoryCaseSource(cases: readonly TrainingCase[], numClasses: number): CaseSource {
   if (cases.length === 0) throw new SegloopError('NO_TRAINING_DATA', 'There are no labelled cases to train on.');
-  const K = opts.numClasses;
-  const ps: Vec3 = opts.dims === 2 ? [opts.patchSize[0], opts.patchSize[1], 1] : [opts.patchSize[0], opts.patchSize[1], opts.patchSize[2]];
-  if (ps.some((v) => !Number.isInteger(v) || v < 1) || opts.patchSize.length !== opts.dims) {
-    throw new SegloopError('INVALID_ARGUMENT', `patchSize must have ${opts.dims} positive integers, got [${opts.patchSize.join(', ')}].`);
-  }
   const channels = cases[0].images.length;
   for (const c of cases) {
     if (c.images.length !== channels) throw new SegloopError('INVALID_ARGUMENT', `Case ${c.id} has ${c.images.length} channels, expected ${channels}.`);
@@ -84,11 +96,23 @@ export function createPatchSampler(cases: readonly TrainingCase[], opts: Sampler
       throw new SegloopError('LABEL_GEOMETRY_MISMATCH', `Case ${c.id}: image and label shapes differ after preprocessing.`);
     }
   }
-  const prepared = cases.map((c) => prepare(c, K));
+  const prepared = cases.map((c) => prepareCase(c, numClasses));
+  return { size: prepared.length, channels, get: (i) => prepared[i] };
+}
+
+export function createPatchSampler(cases: readonly TrainingCase[] | CaseSource, opts: SamplerOptions): PatchSampler {
+  const K = opts.numClasses;
+  const ps: Vec3 = opts.dims === 2 ? [opts.patchSize[0], opts.patchSize[1], 1] : [opts.patchSize[0], opts.patchSize[1], opts.patchSize[2]];
+  if (ps.some((v) => !Number.isInteger(v) || v < 1) || opts.patchSize.length !== opts.dims) {
+    throw new SegloopError('INVALID_ARGUMENT', `patchSize must have ${opts.dims} positive integers, got [${opts.patchSize.join(', ')}].`);
+  }
+  const source = isCaseSource(cases) ? cases : memoryCaseSource(cases, K);
+  if (source.size === 0) throw new SegloopError('NO_TRAINING_DATA', 'There are no labelled cases to train on.');
+  const channels = source.channels;
   const rng = createRng(opts.seed);
   const fgFrac = opts.foregroundFraction ?? 1 / 3;
 
-  const pickCentre = (p: Prepared, forceFg: boolean): Vec3 => {
+  const pickCentre = (p: PreparedCase, forceFg: boolean): Vec3 => {
     const [X, Y, Z] = p.c.label.shape;
     const classes = p.fg.map((a, k) => (k > 0 && a.length > 0 ? k : -1)).filter((k) => k > 0);
     if (forceFg && classes.length > 0) {
@@ -113,7 +137,7 @@ export function createPatchSampler(cases: readonly TrainingCase[], opts: Sampler
     const present: boolean[][] = [];
     const ids: string[] = [];
     for (let b = 0; b < B; b++) {
-      const p = prepared[rng.int(prepared.length)];
+      const p = source.get(rng.int(source.size));
       const centre = pickCentre(p, rng.chance(fgFrac));
       const params = sampleAugmentation(rng, opts.augmentation, ps);
       const patch = extractPatch(p.c.images, p.c.label, centre, ps, params);

@@ -1,0 +1,189 @@
+// Preprocessing of a collection by a pool of worker threads: each thread decodes, resamples and
+// normalises one case at a time (preprocess-pool-job.ts) and writes it to the cache; the caller
+// gets per-image progress with an ETA. Worker threads, not processes: the arrays come back by
+// transfer, without a copy. Size: os.availableParallelism() (2 here), at most MAX_THREADS and the
+// number of cases. Where the thread entry cannot start (a bundle built without it), the same jobs
+// run in-process, one after the other, and a warning says so.
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { SegloopError, type ErrorData } from '../../../../shared/errors';
+import type { AtomicWriteIo } from '../../base/fs';
+import { planHash } from './case-cache';
+import { runPoolJob, type PoolJob, type PoolResult } from './preprocess-pool-job';
+import type { PreprocessSpec } from './preprocess';
+
+export const MAX_THREADS = 8;
+
+export interface PoolCase {
+  id: string;
+  imagePath: string;
+  labelPath: string;
+}
+
+export interface PoolProgress {
+  done: number;
+  total: number;
+  /** Seconds left at the rate so far (null before the first case is done). */
+  etaSeconds: number | null;
+  hits: number;
+}
+
+export interface PoolOptions {
+  spec: PreprocessSpec;
+  /** Cache root (a project's .segloop/cache); null keeps every case in memory. */
+  cacheDir: string | null;
+  /** Worker threads; 0 runs in-process (tests, fallback). Default: defaultPoolSize(cases). */
+  threads?: number;
+  onProgress?: (p: PoolProgress) => void;
+  log?: (message: string, level?: 'info' | 'warn') => void;
+  signal?: AbortSignal;
+  /** In-process only: replaces the write steps (tests simulate a full disk). */
+  io?: AtomicWriteIo;
+}
+
+export interface PoolOutcome {
+  results: PoolResult[];
+  threads: number;
+  hits: number;
+  seconds: number;
+  /** Set when the disk filled up while writing the cache (later cases stayed in memory). */
+  diskFull: ErrorData | null;
+}
+
+export function defaultPoolSize(cases: number): number {
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(MAX_THREADS, cores, cases));
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The thread's entry: from TypeScript sources through bin/run-ts.mjs (tsx), from a bundle the
+ * sibling preprocess-pool-worker.js.
+ */
+function workerEntry(): { file: string; argv: string[] } {
+  if (import.meta.url.endsWith('.ts')) return { file: path.resolve(here, '../../../../bin/run-ts.mjs'), argv: [path.join(here, 'preprocess-pool-worker.ts')] };
+  return { file: path.join(here, 'preprocess-pool-worker.js'), argv: [] };
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+}
+
+type WorkerReply = { ready: true } | { ok: true; result: PoolResult } | { ok: false; index: number; error: ErrorData };
+
+function startWorker(): Promise<Worker> {
+  const entry = workerEntry();
+  return new Promise((resolve, reject) => {
+    const w = new Worker(entry.file, { argv: entry.argv, stdout: false, stderr: false });
+    const onMessage = (m: WorkerReply): void => {
+      if ('ready' in m) {
+        w.off('error', onError);
+        w.off('message', onMessage);
+        resolve(w);
+      }
+    };
+    const onError = (err: Error): void => reject(err);
+    w.on('message', onMessage);
+    w.once('error', onError);
+  });
+}
+
+export async function preprocessCases(cases: readonly PoolCase[], opts: PoolOptions): Promise<PoolOutcome> {
+  const t0 = performance.now();
+  const plan = planHash(opts.spec);
+  const total = cases.length;
+  const results: PoolResult[] = new Array(total);
+  let done = 0;
+  let hits = 0;
+  let diskFull: ErrorData | null = null;
+  const progress = (): void => {
+    const elapsed = (performance.now() - t0) / 1000;
+    opts.onProgress?.({ done, total, hits, etaSeconds: done > 0 ? (elapsed / done) * (total - done) : null });
+  };
+  const jobOf = (i: number): PoolJob => ({
+    index: i, id: cases[i].id, imagePath: cases[i].imagePath, labelPath: cases[i].labelPath, spec: opts.spec, planHash: plan, cacheDir: opts.cacheDir, writeCache: diskFull === null,
+  });
+  const accept = (r: PoolResult): void => {
+    results[r.index] = r;
+    if (r.kind === 'file' && r.status === 'hit') hits++;
+    if (r.reason && r.kind === 'file') opts.log?.(`preprocessing cache: ${cases[r.index].id} recomputed (${r.reason})`, 'warn');
+    if (r.kind === 'memory' && r.warning && !diskFull) {
+      diskFull = r.warning;
+      opts.log?.(`preprocessing cache: ${r.warning.message} The cache is off for the rest of this run: the remaining images are kept in memory (memory use is no longer bounded).`, 'warn');
+    }
+    done++;
+    progress();
+  };
+  progress();
+  if (total === 0) return { results, threads: 0, hits, seconds: 0, diskFull };
+  const cancelled = (): SegloopError => new SegloopError('JOB_CANCELLED', 'Cancelled while preprocessing the images.');
+
+  let threads = opts.threads ?? defaultPoolSize(total);
+  let workers: Worker[] = [];
+  if (threads > 0) {
+    try {
+      workers = await Promise.all(Array.from({ length: Math.min(threads, total) }, () => startWorker()));
+    } catch (err) {
+      for (const w of workers) void w.terminate();
+      workers = [];
+      threads = 0;
+      opts.log?.(`preprocessing: worker threads could not start (${(err as Error).message}); preprocessing in this process, one image at a time`, 'warn');
+    }
+  }
+
+  if (threads === 0) {
+    for (let i = 0; i < total; i++) {
+      if (opts.signal?.aborted) throw cancelled();
+      accept(await runPoolJob(jobOf(i), opts.io));
+    }
+    return { results, threads: 0, hits, seconds: (performance.now() - t0) / 1000, diskFull };
+  }
+
+  const slots: Slot[] = workers.map((worker) => ({ worker, busy: false }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let failed = false;
+      const fail = (err: unknown): void => {
+        if (failed) return;
+        failed = true;
+        reject(err);
+      };
+      const dispatch = (slot: Slot): void => {
+        if (failed) return;
+        if (opts.signal?.aborted) return fail(cancelled());
+        if (next >= total) {
+          slot.busy = false;
+          if (slots.every((s) => !s.busy)) resolve();
+          return;
+        }
+        slot.busy = true;
+        slot.worker.postMessage(jobOf(next++));
+      };
+      opts.signal?.addEventListener('abort', () => fail(cancelled()), { once: true });
+      for (const slot of slots) {
+        slot.worker.on('message', (m: WorkerReply) => {
+          if ('ready' in m) return;
+          if (!m.ok) return fail(SegloopError.fromData(m.error));
+          accept(m.result);
+          dispatch(slot);
+        });
+        slot.worker.on('error', (err) => fail(new SegloopError('WORKER_CRASHED', `A preprocessing worker thread failed: ${err.message}`)));
+        slot.worker.on('exit', (code) => {
+          if (slot.busy) fail(new SegloopError('WORKER_CRASHED', `A preprocessing worker thread exited (code ${code}) in the middle of an image.`));
+        });
+        dispatch(slot);
+      }
+    });
+  } finally {
+    for (const s of slots) {
+      s.busy = false;
+      await s.worker.terminate();
+    }
+  }
+  return { results, threads: slots.length, hits, seconds: (performance.now() - t0) / 1000, diskFull };
+}
