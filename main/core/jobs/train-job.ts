@@ -271,6 +271,8 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
     const modality = store.images.require(Number(snapshot.cases[0].id.slice('image-'.length))).modality;
     const { fingerprint, plan } = await planFromCases(snapshot.cases, numClasses, modality);
     const defaults = defaultTrainingConfig(plan, fingerprint, numClasses, opts.architecture ?? opts.config?.architecture ?? 'unet2d');
+    // The plan's reasons (e.g. why a 2D collection trains at a coarser spacing), before the first epoch.
+    for (const n of plan.notes) opts.onEvent?.({ type: 'log', level: 'info', message: `plan: ${n}` });
     config = { ...defaults, ...opts.config, model: { ...defaults.model, ...(opts.config?.model ?? {}) } };
     if (opts.architecture) config.architecture = opts.architecture;
     config.epochs = opts.epochs ?? config.epochs ?? null;
