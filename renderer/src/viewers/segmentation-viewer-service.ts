@@ -34,12 +34,16 @@ import {
 import type { LabelClass } from '../../../shared/contract';
 import { percentiles, toLpsGeometry, type ParsedNifti } from './nifti-parse';
 
-export const TOOL_NAMES = ['brush', 'eraser', 'threshold', 'rectangle', 'freehand', 'fill', 'crosshairs', 'windowLevel'] as const;
+export const TOOL_NAMES = ['brush', 'eraser', 'sphere', 'sphereEraser', 'threshold', 'rectangle', 'freehand', 'fill', 'regionGrow', 'crosshairs', 'windowLevel'] as const;
 export type LabelTool = (typeof TOOL_NAMES)[number];
 
-const CS_TOOL: Record<LabelTool, string> = {
+// The Cornerstone tool instance behind each tool. Region growing has none: a left click gives its
+// seed to the screen (onSeed), which runs labels:transform and shows the result as a preview.
+const CS_TOOL: Record<Exclude<LabelTool, 'regionGrow'>, string> = {
   brush: 'SegBrush',
   eraser: 'SegEraser',
+  sphere: 'SegSphere',
+  sphereEraser: 'SegSphereEraser',
   threshold: 'SegThresholdBrush',
   rectangle: RectangleScissorsTool.toolName,
   freehand: LabelMapEditWithContourTool.toolName,
@@ -47,6 +51,20 @@ const CS_TOOL: Record<LabelTool, string> = {
   crosshairs: CrosshairsTool.toolName,
   windowLevel: WindowLevelTool.toolName,
 };
+// Brush and sphere with an intensity range paint through Cornerstone's threshold strategies.
+const RANGED_TOOL = { brush: 'SegRangeBrush', sphere: 'SegRangeSphere' } as const;
+const CS_INSTANCES = [...Object.values(CS_TOOL), ...Object.values(RANGED_TOOL)];
+/** Tools that add voxels to the active segment: the paint constraints apply to them. */
+const PAINTING_TOOLS: ReadonlySet<LabelTool> = new Set(['brush', 'sphere', 'threshold']);
+
+/** Where painting may change voxels (Slicer's "Editable area"): anywhere, only background, or only inside one segment. */
+export type EditableArea = 'everywhere' | 'background' | { inside: number };
+export interface PaintConstraints {
+  /** paint only voxels whose intensity lies in [lower, upper] (brush and sphere); null: any intensity */
+  range: [number, number] | null;
+  area: EditableArea;
+}
+export type LabelDisplay = 'filled' | 'outline';
 
 export interface WindowPreset {
   name: string;
@@ -113,6 +131,12 @@ export class SegmentationViewerService {
   private onChange: (() => void) | null = null;
   activeTool: LabelTool = 'brush';
   is2D = false;
+  private constraints: PaintConstraints = { range: null, area: 'everywhere' };
+  private opacity = 0.55;
+  private display: LabelDisplay = 'filled';
+  private seedListener: ((voxelIndex: number) => void) | null = null;
+  /** labels and undo position when a constrained stroke began (see constrainStroke) */
+  private strokeStart: { labels: Uint8Array; top: unknown; undoAvailable: number } | null = null;
 
   constructor() {
     this.volumeId = `${this.id}-image`;
@@ -128,6 +152,11 @@ export class SegmentationViewerService {
   /** Calls `cb` once, when the first viewport has rendered the image. */
   onFirstFrame(cb: () => void): void {
     this.firstFrame = cb;
+  }
+
+  /** Calls `cb` with the voxel index (x fastest) clicked with the region-growing tool. */
+  onSeed(cb: (voxelIndex: number) => void): void {
+    this.seedListener = cb;
   }
 
   /** Calls `cb` after every edit of the labelmap (paint, erase, undo, redo). */
@@ -259,10 +288,25 @@ export class SegmentationViewerService {
       const before = (ev: PointerEvent): void => {
         this.pendingFill = this.activeTool === 'fill' ? this.getLabels() : null;
         if (this.activeTool === 'crosshairs' && ev.button === 0) this.jumpTo(el, ev);
+        if (this.activeTool === 'regionGrow' && ev.button === 0) {
+          const seed = this.voxelAt(el, ev);
+          if (seed !== null) this.seedListener?.(seed);
+        }
+        if (ev.button === 0 && PAINTING_TOOLS.has(this.activeTool) && this.isConstrained()) {
+          const hm = history();
+          this.strokeStart = { labels: this.getLabels(), top: hm.ring[hm.position], undoAvailable: hm.undoAvailable };
+        }
       };
       el.addEventListener('pointerdown', before, { capture: true });
       this.listeners.push(() => el.removeEventListener('pointerdown', before, { capture: true }));
     }
+    // Cornerstone ends a stroke (and records its undo step) in its own mouseup listener on the
+    // document; ours runs after it, from the window, and then trims the stroke to the constraints.
+    const after = (): void => {
+      if (this.strokeStart) setTimeout(() => this.constrainStroke(), 0);
+    };
+    window.addEventListener('mouseup', after);
+    this.listeners.push(() => window.removeEventListener('mouseup', after));
     const edited = (): void => {
       if (this.pendingFill && this.activeTool === 'fill') {
         const snapshot = this.pendingFill;
@@ -305,6 +349,10 @@ export class SegmentationViewerService {
     tg.addToolInstance('SegBrush', BrushTool.toolName, { activeStrategy: 'FILL_INSIDE_CIRCLE' });
     tg.addToolInstance('SegEraser', BrushTool.toolName, { activeStrategy: 'ERASE_INSIDE_CIRCLE' });
     tg.addToolInstance('SegThresholdBrush', BrushTool.toolName, { activeStrategy: 'THRESHOLD_INSIDE_CIRCLE' });
+    tg.addToolInstance('SegSphere', BrushTool.toolName, { activeStrategy: 'FILL_INSIDE_SPHERE' });
+    tg.addToolInstance('SegSphereEraser', BrushTool.toolName, { activeStrategy: 'ERASE_INSIDE_SPHERE' });
+    tg.addToolInstance(RANGED_TOOL.brush, BrushTool.toolName, { activeStrategy: 'THRESHOLD_INSIDE_CIRCLE' });
+    tg.addToolInstance(RANGED_TOOL.sphere, BrushTool.toolName, { activeStrategy: 'THRESHOLD_INSIDE_SPHERE' });
     tg.addTool(RectangleScissorsTool.toolName);
     tg.addTool(LabelMapEditWithContourTool.toolName);
     tg.addTool(PaintFillTool.toolName);
@@ -324,21 +372,106 @@ export class SegmentationViewerService {
     const tg = ToolGroupManager.getToolGroup(this.toolGroupId);
     if (!tg) return;
     if (tool === 'crosshairs' && this.is2D) return;
-    for (const t of TOOL_NAMES) {
-      if (t === tool || (t === 'crosshairs' && this.is2D)) continue;
-      if (!tg.hasTool(CS_TOOL[t])) continue;
+    const instance = this.instanceFor(tool);
+    for (const name of CS_INSTANCES) {
+      if (name === instance || !tg.hasTool(name)) continue;
       // Crosshair lines only while the crosshairs tool is chosen; other tools stay passive.
-      if (t === 'crosshairs') tg.setToolDisabled(CS_TOOL[t]);
-      else tg.setToolPassive(CS_TOOL[t]);
+      if (name === CrosshairsTool.toolName) tg.setToolDisabled(name);
+      else tg.setToolPassive(name);
     }
-    tg.setToolActive(CS_TOOL[tool], { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
+    if (instance) tg.setToolActive(instance, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
     this.activeTool = tool;
     if (tool === 'threshold') {
       const vp = this.engine?.getViewport(this.viewportIds[0]) as Types.IVolumeViewport | undefined;
       const range = vp?.getProperties()?.voiRange;
-      if (range) toolUtils.segmentation.setBrushThresholdForToolGroup(this.toolGroupId, { range: [range.lower, range.upper] as Types.Point2, isDynamic: false, dynamicRadius: 0 });
+      if (range) this.setThreshold('SegThresholdBrush', [range.lower, range.upper]);
+    } else if (instance && this.constraints.range && (tool === 'brush' || tool === 'sphere')) {
+      this.setThreshold(instance, this.constraints.range);
     }
     this.engine?.render();
+  }
+
+  private instanceFor(tool: LabelTool): string | null {
+    if (tool === 'regionGrow') return null;
+    if (this.constraints.range && (tool === 'brush' || tool === 'sphere')) return RANGED_TOOL[tool];
+    return CS_TOOL[tool];
+  }
+
+  private setThreshold(instance: string, range: [number, number]): void {
+    const t = ToolGroupManager.getToolGroup(this.toolGroupId)?.getToolInstance(instance) as { configuration: Record<string, unknown> } | undefined;
+    if (t) t.configuration = { ...t.configuration, threshold: { range: [range[0], range[1]], isDynamic: false, dynamicRadius: 0 } };
+  }
+
+  /** Limits painting (brush, sphere, threshold brush) to an intensity range and an editable area. */
+  setPaintConstraints(c: PaintConstraints): void {
+    this.constraints = { range: c.range ? [Math.min(...c.range), Math.max(...c.range)] : null, area: c.area };
+    this.setTool(this.activeTool);
+  }
+
+  getPaintConstraints(): PaintConstraints {
+    return this.constraints;
+  }
+
+  private isConstrained(): boolean {
+    return this.constraints.range !== null || this.constraints.area !== 'everywhere';
+  }
+
+  /** Lowest and highest intensity of the image (bounds for the intensity-range inputs). */
+  getIntensityBounds(): [number, number] {
+    const data = cache.getVolume(this.volumeId)?.voxelManager?.getCompleteScalarDataArray?.() as ArrayLike<number> | undefined;
+    let lo = Infinity;
+    let hi = -Infinity;
+    if (data) for (let i = 0; i < data.length; i++) if (data[i] < lo) lo = data[i]; else if (data[i] > hi) hi = data[i];
+    return Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi] : [0, 1];
+  }
+
+  /**
+   * After a constrained stroke: voxels it changed outside the editable area or the intensity range
+   * go back to what they were, and the stroke's undo step is replaced by one holding only the
+   * voxels that stayed (so undo, redo and the unsaved count see the constrained stroke).
+   */
+  private constrainStroke(): void {
+    const start = this.strokeStart;
+    this.strokeStart = null;
+    if (!start || this.disposed) return;
+    const before = start.labels;
+    const now = this.getLabels();
+    const image = cache.getVolume(this.volumeId)?.voxelManager?.getCompleteScalarDataArray?.() as ArrayLike<number> | undefined;
+    const { range, area } = this.constraints;
+    const keep: number[] = [];
+    const revert: number[] = [];
+    for (let i = 0; i < now.length; i++) {
+      if (now[i] === before[i]) continue;
+      const allowedArea = area === 'everywhere' || (area === 'background' ? before[i] === 0 : before[i] === area.inside);
+      const allowedRange = !range || !image || (image[i] >= range[0] && image[i] <= range[1]);
+      (allowedArea && allowedRange ? keep : revert).push(i);
+    }
+    if (revert.length === 0) return;
+    const hm = history();
+    const strokeMemo = hm.undoAvailable > 0 && hm.ring[hm.position] !== start.top ? hm.position : -1;
+    this.writeVoxels(Uint32Array.from(revert), Uint8Array.from(revert, (i) => before[i]));
+    if (strokeMemo >= 0) {
+      const indices = Uint32Array.from(keep);
+      const oldValues = Uint8Array.from(keep, (i) => before[i]);
+      const newValues = Uint8Array.from(keep, (i) => now[i]);
+      hm.ring[strokeMemo] = { id: `${this.id}-constrained-${Date.now()}`, restoreMemo: (undo?: boolean) => this.writeVoxels(indices, undo ? oldValues : newValues) };
+    }
+    this.onChange?.();
+  }
+
+  /** The voxel (x-fastest index) under a pointer event on a viewport element, or null outside the image. */
+  private voxelAt(el: HTMLDivElement, ev: PointerEvent): number | null {
+    const engine = this.engine;
+    const vol = cache.getVolume(this.segId);
+    if (!engine || !vol) return null;
+    const vp = this.viewportIds.map((id) => engine.getViewport(id)).find((v) => v?.element === el);
+    if (!vp) return null;
+    const rect = el.getBoundingClientRect();
+    const world = vp.canvasToWorld([ev.clientX - rect.left, ev.clientY - rect.top] as Types.Point2);
+    const ijk = Array.from(coreUtils.transformWorldToIndex(vol.imageData!, world), (v: number) => Math.round(v));
+    const [X, Y, Z] = vol.dimensions;
+    if (ijk[0] < 0 || ijk[1] < 0 || ijk[2] < 0 || ijk[0] >= X || ijk[1] >= Y || ijk[2] >= Z) return null;
+    return ijk[0] + X * (ijk[1] + Y * ijk[2]);
   }
 
   /** Brush radius in millimetres (Cornerstone measures it in world units). */
@@ -361,10 +494,23 @@ export class SegmentationViewerService {
   }
 
   setOpacity(alpha: number): void {
+    this.opacity = alpha;
+    this.applyLabelStyle();
+  }
+
+  /** Filled regions (with outlines) or outlines only, e.g. to see the image under a large segment. */
+  setDisplay(mode: LabelDisplay): void {
+    this.display = mode;
+    this.applyLabelStyle();
+  }
+
+  private applyLabelStyle(): void {
+    const filled = this.display === 'filled';
     segmentation.config.style.setStyle(
       { type: ToolEnums.SegmentationRepresentations.Labelmap, segmentationId: this.segId },
-      { fillAlpha: alpha, fillAlphaInactive: alpha, outlineOpacity: 1, renderOutline: true },
+      { renderFill: filled, renderFillInactive: filled, fillAlpha: this.opacity, fillAlphaInactive: this.opacity, outlineOpacity: 1, renderOutline: true, outlineWidth: filled ? 1 : 2 },
     );
+    this.engine?.render();
   }
 
   hasHeat(): boolean {
@@ -577,6 +723,14 @@ export function normaliseHeat(values: Float32Array, max?: number): Float32Array 
     out[i] = Number.isFinite(v) && v > 0 ? Math.min(1, v / top) : 0;
   }
   return out;
+}
+
+/**
+ * The undo ring's top, read to find (and replace) the step a stroke just recorded. HistoryMemo keeps
+ * these private; its public replaceCurrentMemo cannot tell whether the top is the stroke's.
+ */
+function history(): { ring: unknown[]; position: number; undoAvailable: number } {
+  return coreUtils.HistoryMemo.DefaultHistoryMemo as unknown as { ring: unknown[]; position: number; undoAvailable: number };
 }
 
 function hexToRgb(hex: string): [number, number, number] {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { LABEL_TOOLS } from '../../viewers/label-tools';
+import { TOOL_NAMES } from '../../viewers/segmentation-viewer-service';
 import { SHORTCUTS, shortcutFor } from './shortcuts';
 
 const key = (k: string, mods: Partial<{ ctrlKey: boolean; shiftKey: boolean; metaKey: boolean; altKey: boolean }> = {}) =>
@@ -23,5 +25,16 @@ describe('labelling shortcuts', () => {
 
   it('documents every tool shortcut in the help table', () => {
     for (const s of SHORTCUTS.filter((x) => x.tool)) expect(key(s.keys.toLowerCase())).toEqual({ kind: 'tool', tool: s.tool });
+  });
+
+  it('the tool table holds every viewer tool once, each with its own key that no other shortcut uses', () => {
+    expect(LABEL_TOOLS.map((t) => t.id).sort()).toEqual([...TOOL_NAMES].sort());
+    const keys = LABEL_TOOLS.map((t) => t.key.toLowerCase());
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const k of keys) expect(['h', 'l', 'p']).not.toContain(k);
+    expect(key('s')).toEqual({ kind: 'tool', tool: 'sphere' });
+    expect(key('d')).toEqual({ kind: 'tool', tool: 'sphereEraser' });
+    expect(key('v')).toEqual({ kind: 'tool', tool: 'regionGrow' });
+    expect(key('l')).toEqual({ kind: 'toggleOutline' });
   });
 });

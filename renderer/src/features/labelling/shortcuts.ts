@@ -1,39 +1,32 @@
-// Keyboard shortcuts of the labelling screen: one table drives both the handler and the help overlay.
+// Keyboard shortcuts of the labelling screen. The tool rows come from the one tool table
+// (viewers/label-tools.ts), which also makes the toolbar and its tool tips; the same list drives the
+// key handler and the help overlay.
+import { LABEL_TOOLS, toolForKey, type KeyRow } from '../../viewers/label-tools';
 import type { LabelTool } from '../../viewers/segmentation-viewer-service';
 
 export type ShortcutAction =
   | { kind: 'tool'; tool: LabelTool }
   | { kind: 'segment'; index: number }
   | { kind: 'brush'; delta: number }
-  | { kind: 'undo' | 'redo' | 'save' | 'toggleLabels' | 'preset' | 'help' | 'escape' | 'back' };
+  | { kind: 'undo' | 'redo' | 'save' | 'toggleLabels' | 'toggleOutline' | 'preset' | 'help' | 'escape' | 'back' };
 
-export interface Shortcut {
-  keys: string;
-  description: string;
+export interface Shortcut extends KeyRow {
   tool?: LabelTool;
 }
 
 export const SHORTCUTS: Shortcut[] = [
-  { keys: 'B', description: 'Brush', tool: 'brush' },
-  { keys: 'E', description: 'Eraser', tool: 'eraser' },
-  { keys: 'T', description: 'Threshold brush (range = current window)', tool: 'threshold' },
-  { keys: 'R', description: 'Rectangle scissors', tool: 'rectangle' },
-  { keys: 'F', description: 'Freehand contour fill', tool: 'freehand' },
-  { keys: 'G', description: 'Flood fill on the slice', tool: 'fill' },
-  { keys: 'C', description: 'Crosshairs (MPR)', tool: 'crosshairs' },
-  { keys: 'W', description: 'Window/level drag', tool: 'windowLevel' },
+  ...LABEL_TOOLS.map((t) => ({ keys: t.key, description: t.description, tool: t.id })),
   { keys: '1–9', description: 'Select segment' },
-  { keys: '[ / ]', description: 'Smaller / larger brush' },
+  { keys: '[ / ] or Shift+wheel', description: 'Smaller / larger brush' },
   { keys: 'Ctrl+Z', description: 'Undo' },
   { keys: 'Ctrl+Shift+Z / Ctrl+Y', description: 'Redo' },
   { keys: 'Ctrl+S', description: 'Save a new label version' },
   { keys: 'H', description: 'Hide / show labels' },
+  { keys: 'L', description: 'Labels as outlines / filled' },
   { keys: 'P', description: 'Next window preset' },
   { keys: '?', description: 'This help' },
   { keys: 'Esc', description: 'Close help' },
 ];
-
-const TOOL_KEYS: Record<string, LabelTool> = { b: 'brush', e: 'eraser', t: 'threshold', r: 'rectangle', f: 'freehand', g: 'fill', c: 'crosshairs', w: 'windowLevel' };
 
 export function shortcutFor(ev: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'shiftKey' | 'altKey'>): ShortcutAction | null {
   const mod = ev.ctrlKey || ev.metaKey;
@@ -51,7 +44,8 @@ export function shortcutFor(ev: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey
   if (ev.key === ']') return { kind: 'brush', delta: 1 };
   if (/^[1-9]$/.test(ev.key)) return { kind: 'segment', index: Number(ev.key) };
   if (key === 'h') return { kind: 'toggleLabels' };
+  if (key === 'l') return { kind: 'toggleOutline' };
   if (key === 'p') return { kind: 'preset' };
-  const tool = TOOL_KEYS[key];
+  const tool = toolForKey(key);
   return tool ? { kind: 'tool', tool } : null;
 }

@@ -1,6 +1,10 @@
 // Keyboard of the Review screen: one table drives both the handler and the legend on screen, so
 // what the UI says a key does is what it does.
+import { LABEL_TOOLS, toolForKey, type ToolInfo } from '../../viewers/label-tools';
+
 export type ReviewTool = 'brush' | 'eraser' | 'fill';
+/** Review's editing tools: rows of the one tool table (viewers/label-tools.ts), same keys as in Labelling. */
+export const REVIEW_TOOLS = LABEL_TOOLS.filter((t): t is ToolInfo & { id: ReviewTool } => t.id === 'brush' || t.id === 'eraser' || t.id === 'fill');
 
 export type ReviewAction =
   | { kind: 'accept' | 'reject' | 'saveEdit' | 'next' | 'previous' | 'undo' | 'redo' | 'toggleHeat' | 'toggleCompare' | 'help' | 'escape' }
@@ -19,7 +23,7 @@ export const REVIEW_KEYS: ReviewKey[] = [
   { keys: 'X', description: 'Reject the prediction (no label is saved)' },
   { keys: 'N / ↓', description: 'Next prediction' },
   { keys: 'Shift+N / ↑', description: 'Previous prediction' },
-  { keys: 'B / E / G', description: 'Brush / eraser / flood fill' },
+  ...REVIEW_TOOLS.map((t) => ({ keys: t.key, description: t.description })),
   { keys: '1–9', description: 'Select segment' },
   { keys: '[ / ]', description: 'Smaller / larger brush' },
   { keys: 'Ctrl+Z / Ctrl+Shift+Z', description: 'Undo / redo' },
@@ -28,7 +32,6 @@ export const REVIEW_KEYS: ReviewKey[] = [
   { keys: '?', description: 'Keyboard help' },
 ];
 
-const TOOL_KEYS: Record<string, ReviewTool> = { b: 'brush', e: 'eraser', g: 'fill' };
 
 export function reviewActionFor(ev: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'shiftKey' | 'altKey'>): ReviewAction | null {
   const key = ev.key.toLowerCase();
@@ -52,6 +55,6 @@ export function reviewActionFor(ev: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'met
   if (key === 's') return { kind: 'saveEdit' };
   if (key === 'u') return { kind: 'toggleHeat' };
   if (key === 'l') return { kind: 'toggleCompare' };
-  const tool = TOOL_KEYS[key];
+  const tool = toolForKey(key, REVIEW_TOOLS) as ReviewTool | null;
   return tool ? { kind: 'tool', tool } : null;
 }
