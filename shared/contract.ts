@@ -35,6 +35,7 @@ import {
   ReviewSubmitInput,
   ReviewSubmitOutput,
 } from './review-schema';
+import { SegmentStatusEntries, SegmentStatusGetInput, SegmentStatusGetOutput, SegmentStatusListOutput } from './segment-status-schema';
 import { JobStarted, TrainingEpochEvent, TrainingPlanView, TrainingResumeInput, TrainingRunsOutput, TrainingStartInput } from './training-schema';
 
 /** Ids cross the transport as strings whatever the database uses. */
@@ -159,6 +160,8 @@ export const operations = {
         voxelsGzBase64: z.string().min(1).max(MAX_LABEL_BASE64_CHARS).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'voxelsGzBase64 must be base64'),
         secondsSpent: z.number().nonnegative().max(7 * 24 * 3600),
         source: z.enum(['manual', 'ai_edited']).default('manual'),
+        /** Segment status per foreground class, saved with the version (shared/segment-status-schema.ts). */
+        segmentStatus: SegmentStatusEntries.optional(),
       })
       .strict(),
     output: z.object({ version: LabelVersion, voxelsChanged: z.number().int().nonnegative() }),
@@ -201,6 +204,9 @@ export const operations = {
   'al:strategies': { input: Empty, output: AlStrategiesOutput },
   'al:select': { input: AlSelectInput, output: JobStarted },
   'al:rounds': { input: Empty, output: AlRoundsOutput },
+  // Segment status (issue 16): one version's statuses with the image's history; every image's current ones.
+  'segmentStatus:get': { input: SegmentStatusGetInput, output: SegmentStatusGetOutput },
+  'segmentStatus:list': { input: Empty, output: SegmentStatusListOutput },
 } as const;
 
 export type OperationName = keyof typeof operations;

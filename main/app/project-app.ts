@@ -15,6 +15,7 @@ import { evaluationOps } from './evaluation-ops';
 import { toWireJob } from './jobs-wire';
 import { modelsOps } from './models-ops';
 import { reviewOps } from './review-ops';
+import { segmentStatusFromWire, segmentStatusOps } from './segment-status-ops';
 import { trainingOps } from './training-ops';
 import type { AppApi, Handlers, ResolvedFile } from './dispatch';
 import { ROUND_META_KEY, uncertaintyFromScores } from '../core/active-learning';
@@ -94,6 +95,7 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
         source: input.source,
         author,
         secondsSpent: input.secondsSpent,
+        segmentStatus: segmentStatusFromWire(input.segmentStatus),
       });
       return { version: labelVersion(saved.row), voxelsChanged: saved.voxelsChanged };
     },
@@ -120,6 +122,7 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
     ...alOps(loop),
     ...draftOps({ store, author }),
     ...labelOps({ store }),
+    ...segmentStatusOps({ store }),
   };
 
   const offJobs = jobs.onDidChangeJob((job) => emit({ event: 'jobs:progress', payload: toJob(job) }));

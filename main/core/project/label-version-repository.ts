@@ -1,5 +1,6 @@
 import { SegloopError } from '../../../shared/errors';
 import { fromJson, type RepoContext } from './db';
+import { SegmentStatusRepository, type NewSegmentStatus } from './segment-status-repository';
 import { LABEL_SOURCES, type LabelSource, type LabelVersionRow, type MutationOptions } from './types';
 
 interface LabelVersionRecord {
@@ -42,6 +43,8 @@ export interface LabelVersionMeta {
   voxelsChanged?: number | null;
   secondsSpent?: number | null;
   labelledClasses?: number[] | null;
+  /** Per-class segment status, recorded in the same transaction as the version (none: untracked). */
+  segmentStatus?: readonly NewSegmentStatus[] | null;
 }
 
 /** A row for a file already in the project folder. Use ProjectStore.addLabelVersionFile to save labels. */
@@ -52,7 +55,12 @@ export interface NewLabelVersionRow extends LabelVersionMeta {
 
 /** Label versions are immutable (enforced by triggers): this repository only inserts and reads. */
 export class LabelVersionRepository {
-  constructor(private readonly ctx: RepoContext) {}
+  /** The segment statuses of these versions (written only through insertRow). */
+  readonly statuses: SegmentStatusRepository;
+
+  constructor(private readonly ctx: RepoContext) {
+    this.statuses = new SegmentStatusRepository(ctx);
+  }
 
   get(id: number): LabelVersionRow | null {
     const r = this.ctx.db.prepare('SELECT * FROM label_versions WHERE id = ?').get(id) as LabelVersionRecord | undefined;
@@ -117,6 +125,7 @@ export class LabelVersionRepository {
       throw new SegloopError('INVALID_ARGUMENT', `Unknown label source "${input.source}": use one of ${LABEL_SOURCES.join(', ')}.`);
     }
     if (!input.author.trim()) throw new SegloopError('INVALID_ARGUMENT', 'A label version needs an author.');
+    if (input.segmentStatus) this.statuses.validate(input.segmentStatus);
     return this.ctx.tx(() => {
       const image = this.ctx.db.prepare('SELECT id FROM images WHERE id = ?').get(input.imageId);
       if (!image) throw new SegloopError('IMAGE_NOT_FOUND', `Image ${input.imageId} does not exist: cannot save its label.`, { imageId: input.imageId });
@@ -155,6 +164,7 @@ export class LabelVersionRepository {
         { imageId: input.imageId, parentId: input.parentId ?? null, source: input.source, sha256: input.sha256, path: input.path },
         { actor: opts?.actor ?? input.author },
       );
+      if (input.segmentStatus?.length) this.statuses.recordForNewVersion(id, input.parentId ?? null, input.segmentStatus, input.author, opts);
       return this.require(id);
     });
   }

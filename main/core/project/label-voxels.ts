@@ -8,6 +8,7 @@ import { SegloopError } from '../../../shared/errors';
 import { encodeNifti, readNifti } from '../imaging/nifti';
 import type { Mat4 } from '../imaging/volume';
 import type { ProjectStore } from './project-store';
+import type { NewSegmentStatus } from './segment-status-repository';
 import type { ImageRow, LabelSource, LabelVersionRow } from './types';
 
 const gunzip = promisify(zlib.gunzip);
@@ -67,6 +68,24 @@ export interface SaveLabelInput {
   source: LabelSource;
   author: string;
   secondsSpent: number;
+  /**
+   * Segment status per foreground class, stored with the version in one transaction. Classes the
+   * list leaves out get the default (in progress if painted, else not started); absent or null:
+   * the version records no status (untracked: training keeps the older rule).
+   */
+  segmentStatus?: readonly NewSegmentStatus[] | null;
+}
+
+/** The given statuses plus a default for every other foreground class of the schema. */
+export function withDefaultStatuses(store: ProjectStore, voxels: Uint8Array, given: readonly NewSegmentStatus[]): NewSegmentStatus[] {
+  store.labelVersions.statuses.validate(given);
+  const painted = new Set<number>(voxels);
+  const listed = new Set(given.map((e) => e.classIdx));
+  const rest = store.labelSchema
+    .list()
+    .filter((c) => c.idx > 0 && !listed.has(c.idx))
+    .map((c): NewSegmentStatus => ({ classIdx: c.idx, status: painted.has(c.idx) ? 'in_progress' : 'not_started', note: null }));
+  return [...given, ...rest].sort((a, b) => a.classIdx - b.classIdx);
 }
 
 /**
@@ -88,6 +107,8 @@ export async function saveLabelVersion(store: ProjectStore, input: SaveLabelInpu
     }
   }
   const voxels = await decodeLabelVoxels(store, img, input.voxelsGzBase64);
+  // Checked before any file is written: a bad status loses nothing and leaves no file behind.
+  const segmentStatus = input.segmentStatus ? withDefaultStatuses(store, voxels, input.segmentStatus) : null;
   const before = parent ? await readStoredLabel(store, parent.path) : new Uint8Array(voxels.length);
   const voxelsChanged = countDifferent(voxels, before);
   const bytes = await encodeLabelFile(img, voxels);
@@ -99,6 +120,7 @@ export async function saveLabelVersion(store: ProjectStore, input: SaveLabelInpu
       author: input.author,
       voxelsChanged,
       secondsSpent: input.secondsSpent,
+      segmentStatus,
       bytes: new Uint8Array(bytes),
     },
     { actor: input.author },

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations';
 import { LABEL_SOURCES, MODEL_STATUSES, TRAINING_RUN_STATUSES } from './types';
+import { SEGMENT_STATUSES } from '../../../shared/vocabulary';
 
 // The word lists live in shared/; the database enforces its own copy through CHECK constraints
 // written in a migration. Both must agree, or a value the contract accepts fails on INSERT.
@@ -19,6 +20,7 @@ describe('project vocabulary', () => {
     expect(checkList(db, 'label_versions', 'source')).toEqual([...LABEL_SOURCES]);
     expect(checkList(db, 'models', 'status')).toEqual([...MODEL_STATUSES]);
     expect(checkList(db, 'training_runs', 'status')).toEqual([...TRAINING_RUN_STATUSES]);
+    expect(checkList(db, 'segment_statuses', 'status')).toEqual([...SEGMENT_STATUSES]);
     db.close();
   });
 });

@@ -45,15 +45,15 @@ describe('migrations', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     const store = await ProjectStore.create(tmpDir(), { name: 'fresh' });
     expect(store.database.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
-    expect(store.migration.applied).toEqual(['001-initial', '002-labelled-classes']);
+    expect(store.migration.applied).toEqual(['001-initial', '002-labelled-classes', '003-segment-statuses']);
     store.close();
   });
 
   it('upgrades a version-1 project in place, keeping its data, to the same schema as a new project', async () => {
     const dir = v1Project();
     const store = await ProjectStore.open(dir, { recover: false });
-    expect(store.migration).toEqual({ from: 1, to: 2, applied: ['002-labelled-classes'] });
-    expect(store.database.pragma('user_version', { simple: true })).toBe(2);
+    expect(store.migration).toEqual({ from: 1, to: 3, applied: ['002-labelled-classes', '003-segment-statuses'] });
+    expect(store.database.pragma('user_version', { simple: true })).toBe(3);
 
     // Data survived, and the new column means "all classes" for old labels.
     expect(store.name).toBe('Old hippocampus project');
@@ -66,7 +66,7 @@ describe('migrations', () => {
     // The upgrade is in the audit log, after the old entries.
     const audit = store.audit.list();
     expect(audit.map((a) => a.action)).toEqual(['project.create', 'project.migrate']);
-    expect(audit[1].details).toEqual({ from: 1, to: 2, applied: ['002-labelled-classes'] });
+    expect(audit[1].details).toEqual({ from: 1, to: 3, applied: ['002-labelled-classes', '003-segment-statuses'] });
 
     // Triggers carried over and still hold on the upgraded table.
     expect(() => store.database.prepare('UPDATE label_versions SET author = ? WHERE id = 1').run('mallory')).toThrow(/immutable/);
@@ -107,8 +107,8 @@ describe('migrations', () => {
   it('rolls back every pending migration when one fails', () => {
     const dir = v1Project();
     const db = new Database(path.join(dir, 'project.db'));
-    const addsTable: Migration = { version: 3, name: 'adds-table', up: (d) => d.exec('CREATE TABLE extra (id INTEGER PRIMARY KEY)') };
-    const fails: Migration = { version: 4, name: 'fails', up: (d) => d.exec('ALTER TABLE no_such_table ADD COLUMN x TEXT') };
+    const addsTable: Migration = { version: 4, name: 'adds-table', up: (d) => d.exec('CREATE TABLE extra (id INTEGER PRIMARY KEY)') };
+    const fails: Migration = { version: 5, name: 'fails', up: (d) => d.exec('ALTER TABLE no_such_table ADD COLUMN x TEXT') };
     expect(() => migrate(db, 'project.db', [...MIGRATIONS, addsTable, fails])).toThrow(/no_such_table/);
     expect(db.pragma('user_version', { simple: true })).toBe(1);
     const cols = (db.pragma('table_info(label_versions)') as { name: string }[]).map((c) => c.name);
@@ -119,8 +119,8 @@ describe('migrations', () => {
 
   it('rejects a migration list with a gap', () => {
     const db = new Database(':memory:');
-    const bad: Migration = { version: 5, name: 'gap', up: () => undefined };
-    expect(() => migrate(db, ':memory:', [...MIGRATIONS, bad])).toThrow(/expected 3/);
+    const bad: Migration = { version: MIGRATIONS.length + 2, name: 'gap', up: () => undefined };
+    expect(() => migrate(db, ':memory:', [...MIGRATIONS, bad])).toThrow(new RegExp(`expected ${MIGRATIONS.length + 1}`));
     db.close();
   });
 
