@@ -121,7 +121,7 @@ export function registerTrain(program: Command): void {
           onRun: (run) => process.stderr.write(`training run ${run.id}${f.resume ? ` (resuming run ${String(run.config.resumedFromRun)})` : ''}\n`),
           onEvent: (e) => {
             if (e.type === 'progress') process.stderr.write(`[${(100 * (e.fraction ?? 0)).toFixed(1)}%] ${e.message}${fmtEta(e.etaSeconds)}\n`);
-            else if (e.type === 'log') process.stderr.write(`${e.message}\n`);
+            else if (e.type === 'log') process.stderr.write(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}\n`);
             else if (e.type === 'epoch') {
               const m = e.metrics;
               process.stderr.write(

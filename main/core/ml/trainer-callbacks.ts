@@ -2,11 +2,13 @@
 // another writes; runTraining assembles them as: LR schedule, progress, DAD tracking, checkpoint,
 // early stopping.
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TaskEvent } from './task-protocol';
 import type { LoopContext, TrainerCallback } from './trainer-loop';
 import { writeDadFile, DAD_FILE, type DadRecorder } from './dad';
+import { estimateStepSeconds } from './plan';
 
 /** Linear warm-up, then cosine decay to minLr over the run (progress by epochs or time budget). */
 export function learningRateAt(progress: number, cfg: { lr: number; warmupFraction: number; minLrFraction: number }): number {
@@ -27,28 +29,124 @@ export function lrScheduleCallback(optimizer: tf.Optimizer, schedule: (progress:
   return { name: 'lr-schedule', onTrainBegin: set, onStepBegin: set };
 }
 
-/** Progress events at most every `everyMs` (plus the epoch line, which the loop emits through onEpochEnd). */
-export function progressCallback(emit: (e: TaskEvent) => void, everyMs = 1000): TrainerCallback {
+/**
+ * What a step should cost, and what to say when it costs far more. The estimate is the plan's cost
+ * model (plan.ts estimateStepSeconds: the voxel budgets are time budgets); null = no estimate (GPU).
+ */
+export interface StepBudget {
+  estimatedSeconds: number | null;
+  /** Concrete ways to make a step `ratio` times cheaper, e.g. "--batch-size 2". */
+  suggestions(ratio: number): string[];
+}
+
+export interface StepShapeForAdvice {
+  dims: 2 | 3;
+  patchSize: readonly number[];
+  batchSize: number;
+  baseWidth: number;
+  depth: number;
+  threads: number;
+  targetSpacing: readonly number[];
+  gpu: boolean;
+}
+
+/** The trainer's step budget: the plan's estimate for this shape, and CLI-ready suggestions. */
+export function stepBudgetFor(s: StepShapeForAdvice): StepBudget {
+  const div = 2 ** (s.depth - 1);
+  return {
+    estimatedSeconds: s.gpu ? null : estimateStepSeconds(s),
+    suggestions(ratio) {
+      const out: string[] = [];
+      if (s.batchSize > 2) out.push(`a smaller batch: --batch-size ${Math.max(2, Math.floor(s.batchSize / ratio))}`);
+      const shrink = Math.sqrt(ratio) ** (2 / s.dims);
+      const patch = s.patchSize.map((p) => Math.max(div * 2, Math.floor(p / shrink / div) * div));
+      if (patch.some((p, a) => p < s.patchSize[a])) out.push(`a smaller patch: --patch ${patch.join(',')}`);
+      const inPlane = s.dims === 2 ? 2 : 3;
+      const coarser = s.targetSpacing.map((t, a) => (a < inPlane ? t * shrink : t));
+      out.push(`a coarser resolution: --config '{"targetSpacing":[${coarser.map((t) => Number(t.toPrecision(3))).join(',')}]}'`);
+      return out;
+    },
+  };
+}
+
+/** A step this many times the estimate (median of the first steps) is reported. */
+export const SLOW_STEP_RATIO = 2.5;
+/** The very first step also builds kernels and graphs: it is allowed more before it alone is reported. */
+export const SLOW_FIRST_STEP_RATIO = 5;
+
+const fmtS = (s: number): string => (s >= 10 ? `${s.toFixed(0)} s` : `${s.toFixed(2)} s`);
+const medianOf = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * Progress events: every step for the first steps of the run (so the first step is visible at
+ * once, with its measured time and the first epoch's ETA), then at most every `everyMs`; plus the
+ * epoch line, which the loop emits through onEpochEnd. During the first epoch, a step far above
+ * the plan's estimate is reported once as a warning with suggestions (log, and a `⚠` part of the
+ * progress message that the Training screen keeps in view).
+ */
+export function progressCallback(emit: (e: TaskEvent) => void, everyMs = 1000, budget: StepBudget | null = null, log?: (m: string, level: 'info' | 'warn') => void): TrainerCallback {
   let last = 0;
   let lossSum = 0;
   let lossN = 0;
+  let stepStart = 0;
+  let firstEpoch = -1;
+  const times: number[] = [];
+  let warning: string | null = null;
+  let warned = false;
+  const checkSlow = (): void => {
+    const est = budget?.estimatedSeconds;
+    if (warned || !est || !budget) return;
+    const n = times.length;
+    // Step 1 alone (it includes warm-up), then the median of steps 2..4 once there are two of them.
+    const measured = n === 1 ? times[0] : n >= 3 ? medianOf(times.slice(1, 4)) : null;
+    const limit = n === 1 ? SLOW_FIRST_STEP_RATIO : SLOW_STEP_RATIO;
+    if (measured === null || measured / est < limit) return;
+    warned = true;
+    const ratio = measured / est;
+    const [load] = os.loadavg();
+    const cores = os.cpus().length;
+    const busy = load > cores ? ` The machine is busy (load average ${load.toFixed(1)} on ${cores} cores): other work slows every step.` : '';
+    const tips = budget.suggestions(ratio);
+    log?.(
+      `slow training steps: ${n === 1 ? 'the first step took' : 'steps take'} ${fmtS(measured)}, ${ratio.toFixed(1)}x the plan's estimate of ${fmtS(est)}.` +
+        `${busy} To train faster, try ${tips.join('; or ')}.`,
+      'warn',
+    );
+    warning = `⚠ steps ${ratio.toFixed(1)}x slower than planned (${fmtS(est)}): try ${tips[0]}`;
+  };
   return {
     name: 'progress',
+    onTrainBegin(ctx) {
+      firstEpoch = ctx.state.epoch;
+    },
+    onStepBegin() {
+      stepStart = performance.now();
+    },
     onStepEnd(ctx, out) {
+      const stepSeconds = (performance.now() - stepStart) / 1000;
+      times.push(stepSeconds);
       if (ctx.state.stepInEpoch === 1) {
         lossSum = 0;
         lossN = 0;
       }
       lossSum += out.loss;
       lossN++;
-      const now = performance.now();
-      if (now - last <= everyMs) return;
-      last = now;
       const s = ctx.state;
-      emit({
-        type: 'progress', fraction: ctx.progress(), etaSeconds: ctx.eta(),
-        message: `epoch ${s.epoch + 1}${ctx.epochs ? `/${ctx.epochs}` : ''} step ${s.stepInEpoch}/${ctx.stepsPerEpoch} loss ${(lossSum / lossN).toFixed(4)}`,
-      });
+      const inFirst = s.epoch === firstEpoch;
+      if (inFirst) checkSlow();
+      const now = performance.now();
+      if (times.length > 10 && now - last <= everyMs) return;
+      last = now;
+      const recent = times.slice(-5);
+      const perStep = recent.reduce((a, b) => a + b, 0) / recent.length;
+      const parts = [`epoch ${s.epoch + 1}${ctx.epochs ? `/${ctx.epochs}` : ''} step ${s.stepInEpoch}/${ctx.stepsPerEpoch} loss ${(lossSum / lossN).toFixed(4)}`];
+      parts.push(`${fmtS(stepSeconds)}/step${inFirst && budget?.estimatedSeconds ? ` (plan ~${fmtS(budget.estimatedSeconds)})` : ''}`);
+      if (inFirst && s.stepInEpoch < ctx.stepsPerEpoch) parts.push(`epoch ${s.epoch + 1} steps done in ~${fmtS(perStep * (ctx.stepsPerEpoch - s.stepInEpoch))}`);
+      if (inFirst && warning) parts.push(warning);
+      emit({ type: 'progress', fraction: ctx.progress(), etaSeconds: ctx.eta(), message: parts.join(' · ') });
     },
     onEpochEnd(_ctx, end) {
       emit({ type: 'epoch', metrics: end.metrics });

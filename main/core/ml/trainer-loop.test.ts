@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { runLoop, type LoopParts, type LoopState, type TrainerCallback } from './trainer-loop';
-import { checkpointCallback, cpuUseCallback, earlyStoppingCallback, learningRateAt, lrScheduleCallback } from './trainer-callbacks';
+import { checkpointCallback, cpuUseCallback, earlyStoppingCallback, learningRateAt, lrScheduleCallback, progressCallback, stepBudgetFor } from './trainer-callbacks';
+import type { TaskEvent } from './task-protocol';
 import type { StepBatch } from './trainer-step';
 
 beforeAll(async () => {
@@ -127,5 +128,61 @@ describe('trainer loop from parts', () => {
     expect(logs[0]).toMatch(/^epoch 1: [\d.]+ cores busy on average \(2 compute threads/);
     // A spinning step burns CPU time however loaded the machine is (NaN or 0 would fail).
     for (const c of cores) expect(c).toBeGreaterThan(0);
+  });
+});
+
+describe('the first step is visible (issue 17)', () => {
+  const progressOf = (events: TaskEvent[]): Extract<TaskEvent, { type: 'progress' }>[] => events.filter((e): e is Extract<TaskEvent, { type: 'progress' }> => e.type === 'progress');
+
+  it('emits progress from the first step on: step count, measured step time, time left in the first epoch, an ETA', async () => {
+    const events: TaskEvent[] = [];
+    const logs: string[] = [];
+    const p = parts({ epochs: 20, stepsPerEpoch: 5 });
+    p.callbacks = [progressCallback((e) => events.push(e), 1000, { estimatedSeconds: 1000, suggestions: () => ['x'] }, (m) => logs.push(m))];
+    await runLoop({ ...p, epochs: 2 });
+    const prog = progressOf(events);
+    // Before the first epoch ends: one line per step of epoch 1, the first at step 1.
+    const firstEpochEnd = events.findIndex((e) => e.type === 'epoch');
+    const before = prog.filter((e) => events.indexOf(e) < firstEpochEnd);
+    expect(before.map((e) => /step (\d+)\/5/.exec(e.message)?.[1])).toEqual(['1', '2', '3', '4', '5']);
+    expect(before[0].message).toMatch(/^epoch 1\/2 step 1\/5 loss [0-9.]+ · [0-9.]+ s\/step \(plan ~1000 s\) · epoch 1 steps done in ~[0-9.]+ s$/);
+    expect(before[0].etaSeconds).not.toBeNull();
+    // A fast step raises no warning.
+    expect(logs).toEqual([]);
+    expect(prog.some((e) => e.message.includes('⚠'))).toBe(false);
+  });
+
+  it('a step far above the estimate is reported once during the first epoch, with the suggestions', async () => {
+    const events: TaskEvent[] = [];
+    const logs: { m: string; level: string }[] = [];
+    const p = parts({ epochs: 2, stepsPerEpoch: 4 });
+    const slowStep = p.step;
+    // Any real step is > 5x an estimate of a nanosecond: the outcome does not depend on the clock.
+    p.step = async (b, o) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return slowStep(b, o);
+    };
+    p.callbacks = [progressCallback((e) => events.push(e), 1000, { estimatedSeconds: 1e-9, suggestions: () => ['a smaller batch: --batch-size 2', 'a smaller patch: --patch 64,64'] }, (m, level) => logs.push({ m, level }))];
+    await runLoop(p);
+    expect(logs.length).toBe(1);
+    expect(logs[0].level).toBe('warn');
+    expect(logs[0].m).toMatch(/^slow training steps: the first step took .*x the plan's estimate of .* To train faster, try a smaller batch: --batch-size 2; or a smaller patch: --patch 64,64\.$/);
+    const prog = progressOf(events);
+    const firstEpochEnd = events.findIndex((e) => e.type === 'epoch');
+    const inFirst = prog.filter((e) => events.indexOf(e) < firstEpochEnd);
+    expect(inFirst.every((e) => e.message.includes('⚠ steps') && e.message.includes('try a smaller batch: --batch-size 2'))).toBe(true);
+    // After the first epoch the warning has been said; the lines are plain again.
+    expect(prog.filter((e) => events.indexOf(e) > firstEpochEnd).every((e) => !e.message.includes('⚠'))).toBe(true);
+  });
+
+  it("stepBudgetFor: the plan's estimate, and suggestions that shrink the step by the ratio", () => {
+    const b = stepBudgetFor({ dims: 2, patchSize: [224, 144], batchSize: 16, baseWidth: 16, depth: 5, threads: 2, targetSpacing: [0.4, 0.4, 1], gpu: false });
+    expect(b.estimatedSeconds).toBeCloseTo(16 * 224 * 144 * 15.2e-6 * (5 / 4), 6);
+    expect(b.suggestions(4)).toEqual([
+      'a smaller batch: --batch-size 4',
+      'a smaller patch: --patch 112,64',
+      `a coarser resolution: --config '{"targetSpacing":[0.8,0.8,1]}'`,
+    ]);
+    expect(stepBudgetFor({ dims: 3, patchSize: [40, 56, 40], batchSize: 2, baseWidth: 16, depth: 4, threads: 2, targetSpacing: [1, 1, 1], gpu: true }).estimatedSeconds).toBeNull();
   });
 });

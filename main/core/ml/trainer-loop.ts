@@ -98,7 +98,8 @@ export async function runLoop(parts: LoopParts): Promise<StopReason> {
     eta: () => {
       const p = progress();
       if (budgetSeconds !== null && (epochs === null || s.trainSeconds / budgetSeconds >= p - 1e-9)) return Math.max(0, budgetSeconds - s.trainSeconds);
-      return p > 0.001 ? (s.trainSeconds * (1 - p)) / p : null;
+      // From the first step on (the steps so far times the steps left; validation not included).
+      return p > 0 ? (s.trainSeconds * (1 - p)) / p : null;
     },
     budgetReached,
     get stopReason() {

@@ -27,7 +27,7 @@ import { createDadRecorder, readDadFile, DAD_FILE } from './dad';
 import { createModel, getModelDefinition, type UNetConfig } from './models';
 import { checkpointDir, readCheckpointFile, readLatest, restoreOptimizer, saveCheckpoint, snapshotOptimizer, type CheckpointState } from './trainer-checkpoint';
 import { splitByPatient, assertNoPatientLeakage } from '../project/splits';
-import { checkpointCallback, cpuUseCallback, dadCallback, earlyStoppingCallback, learningRateAt, lrScheduleCallback, progressCallback } from './trainer-callbacks';
+import { checkpointCallback, cpuUseCallback, dadCallback, earlyStoppingCallback, learningRateAt, lrScheduleCallback, progressCallback, stepBudgetFor } from './trainer-callbacks';
 import { runLoop, type LoopState, type StopReason, type TrainerCallback } from './trainer-loop';
 import { createTrainStep } from './trainer-step';
 import { createValidationPass, validationDice } from './trainer-validation';
@@ -304,7 +304,7 @@ export async function runTraining(rawParams: unknown, ctx: Ctx, ext: TrainerExte
     cfg.checkpointEveryMinutes,
     resumedBest,
   );
-  const callbacks: TrainerCallback[] = [lrScheduleCallback(optimizer, (p) => learningRateAt(p, cfg)), progressCallback(ctx.emit)];
+  const callbacks: TrainerCallback[] = [lrScheduleCallback(optimizer, (p) => learningRateAt(p, cfg)), progressCallback(ctx.emit, 1000, stepBudgetFor({ ...unet, patchSize: cfg.patchSize, batchSize: cfg.batchSize, threads: backend.threads, targetSpacing: cfg.targetSpacing, gpu: backend.name === 'tensorflow-gpu' }), log)];
   if (cfg.recordDad ?? true) {
     // A resumed run keeps the DAD records of its finished epochs.
     const previous = ckpt && resumeFrom ? (await readDadFile(path.join(resumeFrom, DAD_FILE)).catch(() => null))?.epochs.filter((e) => e.epoch <= state.epoch) : undefined;
