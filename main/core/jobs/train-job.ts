@@ -22,6 +22,7 @@ import { excludedImageIds } from '../ml/dad-exclusions';
 import type { TaskEvent } from '../worker/protocol';
 import { runWorkerTask, type WorkerLauncher } from '../worker/worker-host';
 import { SEGLOOP_DIR } from '../project/project-lock';
+import { completeClasses } from '../project/segment-status-repository';
 
 export const RUNS_DIR = 'runs';
 
@@ -191,6 +192,8 @@ export interface Snapshot {
   labelVersionIds: number[];
   /** Images left out because they are in the training exclusion set (`segloop prune`). */
   excludedImageIds: number[];
+  /** Images trained as partially labelled because some class is not marked done (segment status). */
+  incompleteByStatus?: { imageId: number; complete: number[] }[];
 }
 
 /**
@@ -207,6 +210,11 @@ export async function collectCases(store: ProjectStore, labelVersionIds: number[
   const ids: number[] = [];
   const excludedSet = labelVersionIds ? new Set<number>() : excludedImageIds(store); // a resumed run keeps its data
   const excluded: number[] = [];
+  // Segment status: in a version that records statuses only the classes marked done are labelled
+  // (the rest go to the partial-label loss as missing); other versions keep labelled_classes.
+  // Statuses never change for a version, so a resumed run sees the same classes.
+  const statuses = store.labelVersions.statuses.currentForVersions(versions.map((lv) => lv.id));
+  const incomplete: { imageId: number; complete: number[] }[] = [];
   for (const lv of versions) {
     const img = store.images.require(lv.imageId);
     if (!labelVersionIds && img.split === 'test') continue; // the test split is never trained on
@@ -220,12 +228,14 @@ export async function collectCases(store: ProjectStore, labelVersionIds: number[
       patientId: patient.externalId,
       imagePath: await store.resolve(img.path),
       labelPath: await store.resolve(lv.path),
-      labelledClasses: lv.labelledClasses,
+      labelledClasses: completeClasses(statuses.get(lv.id), lv.labelledClasses),
       fixedSplit: img.split === 'train' || img.split === 'val' ? img.split : null,
     });
+    const complete = cases[cases.length - 1].labelledClasses;
+    if (statuses.has(lv.id) && complete !== null && [...statuses.get(lv.id)!.values()].some((r) => r.status !== 'done')) incomplete.push({ imageId: img.id, complete });
     ids.push(lv.id);
   }
-  return { cases, labelVersionIds: ids, excludedImageIds: excluded };
+  return { cases, labelVersionIds: ids, excludedImageIds: excluded, incompleteByStatus: incomplete };
 }
 
 function classCount(store: ProjectStore): number {
@@ -296,6 +306,9 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
   };
   const logLine = (text: string): void => store.trainingRuns.appendLog(run.id, `${new Date().toISOString()} ${text}\n`);
   if (resumedRun) logLine(`resuming run ${resumedRun.id} from ${resumeFrom}`);
+  if (snapshot.incompleteByStatus?.length) {
+    logLine(`[info] segment status: ${snapshot.incompleteByStatus.length} image(s) have classes not marked done, trained as unlabelled for those classes: ${snapshot.incompleteByStatus.map((x) => `image ${x.imageId} (done: ${x.complete.join(',') || 'none'})`).join('; ')}`);
+  }
   if (snapshot.excludedImageIds.length) {
     logLine(`[info] ${snapshot.excludedImageIds.length} image(s) left out by the training exclusion set (\`segloop prune --restore\` brings them back): ${snapshot.excludedImageIds.join(', ')}`);
   }
