@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { PreprocessSpec } from './preprocess';
-import type { Grid } from './layout';
+import type { Grid } from './grid';
 import type { Vec3 } from './resample';
 
 export const CACHE_FORMAT_VERSION = 1;

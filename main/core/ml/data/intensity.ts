@@ -4,7 +4,7 @@
 // foreground (voxels > 0 / a mask) or the whole image.
 
 import { SegloopError } from '../../../../shared/errors';
-import type { Grid } from './layout';
+import type { Grid } from './grid';
 
 export type Normalisation =
   | { kind: 'zscore'; clipPercentiles?: [number, number]; region: 'whole' | 'nonzero' }

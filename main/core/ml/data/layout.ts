@@ -12,27 +12,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Volume, VoxelArray } from '../../imaging/volume';
 import { SegloopError } from '../../../../shared/errors';
+import { volumeToGrid, type Grid } from './grid';
 
-/** A scalar 3D array in Volume memory order (i fastest). shape is [X, Y, Z]. */
-export interface Grid {
-  shape: [number, number, number];
-  data: Float32Array;
-}
-
-export function gridSize(shape: readonly [number, number, number]): number {
-  return shape[0] * shape[1] * shape[2];
-}
-
-/** Scalar Volume -> Float32 Grid (copy). Multi-channel volumes are rejected. */
-export function volumeToGrid(v: Volume): Grid {
-  if (v.channels !== 1) {
-    throw new SegloopError('INVALID_ARGUMENT', `The ML engine takes scalar images; this one has ${v.channels} channels per voxel.`, { channels: v.channels });
-  }
-  if (v.data.length !== gridSize(v.shape)) {
-    throw new SegloopError('INVALID_ARGUMENT', `Volume data has ${v.data.length} values but shape ${v.shape.join('x')} needs ${gridSize(v.shape)}.`);
-  }
-  return { shape: [...v.shape], data: Float32Array.from(v.data) };
-}
+// Grid, gridSize and volumeToGrid live in grid.ts (no tfjs import: the preprocessing worker
+// threads load them without tfjs-core); re-exported here for the rest of the engine.
+export { gridSize, volumeToGrid, type Grid } from './grid';
 
 /** Grids (one per channel, same shape) -> [1, Z, Y, X, C] tensor. */
 export function gridsToTensor5d(grids: readonly Grid[]): tf.Tensor5D {

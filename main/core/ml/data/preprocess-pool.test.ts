@@ -94,6 +94,7 @@ describe('preprocessing pool', () => {
     const progress: PoolProgress[] = [];
     const warm = await preprocessCases(cases, { spec, cacheDir, threads: 2, onProgress: (p) => progress.push(p) });
     expect(warm.hits).toBe(N);
+    expect(warm.threads).toBe(0); // hits are checked in this thread: no worker started
     expect(warm.results.map((r) => (r.kind === 'file' ? r.status : r.kind))).toEqual(new Array(N).fill('hit'));
     expect(progress.length).toBe(N + 1);
     expect(progress.at(-1)).toMatchObject({ done: N, total: N, hits: N });

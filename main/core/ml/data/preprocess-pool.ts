@@ -1,6 +1,7 @@
 // Preprocessing of a collection by a pool of worker threads: each thread decodes, resamples and
 // normalises one case at a time (preprocess-pool-job.ts) and writes it to the cache; the caller
-// gets per-image progress with an ETA. Worker threads, not processes: the arrays come back by
+// gets per-image progress with an ETA. Cache hits are checked first in the calling thread (a warm
+// cache starts no thread); only misses go to the pool. Worker threads, not processes: the arrays come back by
 // transfer, without a copy. Size: os.availableParallelism() (2 here), at most MAX_THREADS and the
 // number of cases. Where the thread entry cannot start (a bundle built without it), the same jobs
 // run in-process, one after the other, and a warning says so.
@@ -11,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { SegloopError, type ErrorData } from '../../../../shared/errors';
 import type { AtomicWriteIo } from '../../base/fs';
 import { planHash } from './case-cache';
-import { runPoolJob, type PoolJob, type PoolResult } from './preprocess-pool-job';
+import { checkCache, runPoolJob, type CacheMiss, type PoolJob, type PoolResult } from './preprocess-pool-job';
 import type { PreprocessSpec } from './preprocess';
 
 export const MAX_THREADS = 8;
@@ -100,12 +101,16 @@ export async function preprocessCases(cases: readonly PoolCase[], opts: PoolOpti
   let done = 0;
   let hits = 0;
   let diskFull: ErrorData | null = null;
+  // The ETA comes from the rate of the current phase: checking the cache, then computing misses.
+  let phaseStart = t0;
+  let phaseDone = 0;
   const progress = (): void => {
-    const elapsed = (performance.now() - t0) / 1000;
-    opts.onProgress?.({ done, total, hits, etaSeconds: done > 0 ? (elapsed / done) * (total - done) : null });
+    const elapsed = (performance.now() - phaseStart) / 1000;
+    opts.onProgress?.({ done, total, hits, etaSeconds: phaseDone > 0 ? (elapsed / phaseDone) * (total - done) : null });
   };
+  const known = new Map<number, CacheMiss>();
   const jobOf = (i: number): PoolJob => ({
-    index: i, id: cases[i].id, imagePath: cases[i].imagePath, labelPath: cases[i].labelPath, spec: opts.spec, planHash: plan, cacheDir: opts.cacheDir, writeCache: diskFull === null,
+    index: i, id: cases[i].id, imagePath: cases[i].imagePath, labelPath: cases[i].labelPath, spec: opts.spec, planHash: plan, cacheDir: opts.cacheDir, writeCache: diskFull === null, known: known.get(i),
   });
   const accept = (r: PoolResult): void => {
     results[r.index] = r;
@@ -116,17 +121,35 @@ export async function preprocessCases(cases: readonly PoolCase[], opts: PoolOpti
       opts.log?.(`preprocessing cache: ${r.warning.message} The cache is off for the rest of this run: the remaining images are kept in memory (memory use is no longer bounded).`, 'warn');
     }
     done++;
+    phaseDone++;
     progress();
   };
   progress();
-  if (total === 0) return { results, threads: 0, hits, seconds: 0, diskFull };
   const cancelled = (): SegloopError => new SegloopError('JOB_CANCELLED', 'Cancelled while preprocessing the images.');
+  // Hits first, in this thread: a warm cache costs hashing + reading, and no thread start-up.
+  const todo: number[] = [];
+  for (let i = 0; i < total; i++) {
+    if (!opts.cacheDir) {
+      todo.push(i);
+      continue;
+    }
+    if (opts.signal?.aborted) throw cancelled();
+    const checked = await checkCache({ index: i, imagePath: cases[i].imagePath, labelPath: cases[i].labelPath, planHash: plan, cacheDir: opts.cacheDir });
+    if ('kind' in checked) accept(checked);
+    else {
+      known.set(i, checked);
+      todo.push(i);
+    }
+  }
+  if (todo.length === 0) return { results, threads: 0, hits, seconds: (performance.now() - t0) / 1000, diskFull };
+  phaseStart = performance.now();
+  phaseDone = 0;
 
-  let threads = opts.threads ?? defaultPoolSize(total);
+  let threads = opts.threads ?? defaultPoolSize(todo.length);
   let workers: Worker[] = [];
   if (threads > 0) {
     try {
-      workers = await Promise.all(Array.from({ length: Math.min(threads, total) }, () => startWorker()));
+      workers = await Promise.all(Array.from({ length: Math.min(threads, todo.length) }, () => startWorker()));
     } catch (err) {
       for (const w of workers) void w.terminate();
       workers = [];
@@ -136,7 +159,7 @@ export async function preprocessCases(cases: readonly PoolCase[], opts: PoolOpti
   }
 
   if (threads === 0) {
-    for (let i = 0; i < total; i++) {
+    for (const i of todo) {
       if (opts.signal?.aborted) throw cancelled();
       accept(await runPoolJob(jobOf(i), opts.io));
     }
@@ -156,13 +179,13 @@ export async function preprocessCases(cases: readonly PoolCase[], opts: PoolOpti
       const dispatch = (slot: Slot): void => {
         if (failed) return;
         if (opts.signal?.aborted) return fail(cancelled());
-        if (next >= total) {
+        if (next >= todo.length) {
           slot.busy = false;
           if (slots.every((s) => !s.busy)) resolve();
           return;
         }
         slot.busy = true;
-        slot.worker.postMessage(jobOf(next++));
+        slot.worker.postMessage(jobOf(todo[next++]));
       };
       opts.signal?.addEventListener('abort', () => fail(cancelled()), { once: true });
       for (const slot of slots) {

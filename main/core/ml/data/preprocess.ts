@@ -3,7 +3,7 @@
 
 import type { Volume } from '../../imaging/volume';
 import { SegloopError } from '../../../../shared/errors';
-import { volumeToGrid, type Grid } from './layout';
+import { volumeToGrid, type Grid } from './grid';
 import { normaliseGrid, type Normalisation } from './intensity';
 import { resampleToSpacing, type Vec3 } from './resample';
 

@@ -5,7 +5,7 @@
 
 import type { Mat4, Volume } from '../../../core/imaging/volume';
 import { SegloopError } from '../../../../shared/errors';
-import { gridSize, volumeToGrid, type Grid } from './layout';
+import { gridSize, volumeToGrid, type Grid } from './grid';
 import type { Vec3 } from '../../base/vec3';
 
 export type Interp = 'linear' | 'nearest';
