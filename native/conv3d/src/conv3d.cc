@@ -100,6 +100,12 @@ void vol2colRows(const Geom& g, const float* x, int64_t row0, int64_t rows, floa
   }
 }
 
+// A 1x1x1 convolution with stride 1 and no padding: the input rows ARE the im2col rows.
+bool pointwise(const Geom& g) {
+  return g.taps() == 1 && g.sd == 1 && g.sh == 1 && g.sw == 1 && g.pf == 0 && g.pt == 0 && g.pl == 0 && g.od == g.d &&
+         g.oh == g.h && g.ow == g.w;
+}
+
 int64_t tileRows(int64_t K, int64_t total) {
   return std::max<int64_t>(1, std::min<int64_t>(total, std::max<int64_t>(64, kTileFloats / std::max<int64_t>(1, K))));
 }
@@ -109,14 +115,19 @@ void forward(const Geom& g, const float* x, const float* w, float* y, int thread
   const int64_t total = g.n * g.od * g.oh * g.ow;
   const int64_t R = tileRows(K, total);
   const int64_t tiles = (total + R - 1) / R;
+  const bool direct = pointwise(g);
   std::atomic<int64_t> next{0};
   parallelFor(threads, [&](int) {
-    std::vector<float> cols(static_cast<size_t>(R * K));
+    std::vector<float> cols(direct ? 0 : static_cast<size_t>(R * K));
     for (int64_t t; (t = next.fetch_add(1)) < tiles;) {
       const int64_t r0 = t * R;
       const int64_t rows = std::min(R, total - r0);
-      vol2colRows(g, x, r0, rows, cols.data());
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)g.co, (int)K, 1.0f, cols.data(), (int)K,
+      const float* a = x + r0 * K;
+      if (!direct) {
+        vol2colRows(g, x, r0, rows, cols.data());
+        a = cols.data();
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)g.co, (int)K, 1.0f, a, (int)K,
                   w, (int)g.co, 0.0f, y + r0 * g.co, (int)g.co);
     }
   });
@@ -128,6 +139,7 @@ void filterGrad(const Geom& g, const float* x, const float* dy, float* dw, int t
   const int64_t R = tileRows(K, total);
   const int64_t tiles = (total + R - 1) / R;
   threads = (int)std::max<int64_t>(1, std::min<int64_t>(threads, tiles));
+  const bool direct = pointwise(g);
   std::vector<std::vector<float>> partial(threads);
   parallelFor(threads, [&](int t) {
     float* acc = dw;
@@ -137,13 +149,17 @@ void filterGrad(const Geom& g, const float* x, const float* dy, float* dw, int t
     } else {
       std::memset(dw, 0, sizeof(float) * K * g.co);
     }
-    std::vector<float> cols(static_cast<size_t>(R * K));
+    std::vector<float> cols(direct ? 0 : static_cast<size_t>(R * K));
     const int64_t t0 = tiles * t / threads, t1 = tiles * (t + 1) / threads;
     for (int64_t i = t0; i < t1; i++) {
       const int64_t r0 = i * R;
       const int64_t rows = std::min(R, total - r0);
-      vol2colRows(g, x, r0, rows, cols.data());
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)g.co, (int)rows, 1.0f, cols.data(), (int)K,
+      const float* a = x + r0 * K;
+      if (!direct) {
+        vol2colRows(g, x, r0, rows, cols.data());
+        a = cols.data();
+      }
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)g.co, (int)rows, 1.0f, a, (int)K,
                   dy + r0 * g.co, (int)g.co, 1.0f, acc, (int)g.co);
     }
   });
@@ -168,6 +184,22 @@ AxisPhase axisPhase(int64_t size, int64_t k, int64_t s, int64_t pad, int64_t r) 
 }
 
 void inputGrad(const Geom& g, const float* dy, const float* w, float* dx, int threads) {
+  if (pointwise(g)) {
+    // dX[P, ci] = dY[P, co] x W[ci, co]^T, in row tiles.
+    const int64_t total = g.n * g.d * g.h * g.w;
+    const int64_t R = tileRows(g.co, total);
+    const int64_t tiles = (total + R - 1) / R;
+    std::atomic<int64_t> next{0};
+    parallelFor(threads, [&](int) {
+      for (int64_t t; (t = next.fetch_add(1)) < tiles;) {
+        const int64_t r0 = t * R;
+        const int64_t rows = std::min(R, total - r0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)g.ci, (int)g.co, 1.0f, dy + r0 * g.co,
+                    (int)g.co, w, (int)g.co, 0.0f, dx + r0 * g.ci, (int)g.ci);
+      }
+    });
+    return;
+  }
   struct Phase {
     AxisPhase z, y, x;
     std::vector<float> wp;  // [taps * co, ci]

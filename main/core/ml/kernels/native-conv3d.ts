@@ -88,6 +88,11 @@ export function setNativeConvEnabled(on: boolean): void {
   if (status) status = { ...status, enabled: on && status.loaded };
 }
 
+/** The loaded addon itself (argument-checking tests); null when not loaded. */
+export function nativeAddon(): Addon | null {
+  return addon;
+}
+
 function active(): Addon | null {
   return enabled && addon ? addon : null;
 }
