@@ -35,6 +35,8 @@ export function lrScheduleCallback(optimizer: tf.Optimizer, schedule: (progress:
  */
 export interface StepBudget {
   estimatedSeconds: number | null;
+  /** Compute threads of the backend (default 2). */
+  threads?: number;
   /** Concrete ways to make a step `ratio` times cheaper, e.g. "--batch-size 2". */
   suggestions(ratio: number): string[];
 }
@@ -55,6 +57,7 @@ export function stepBudgetFor(s: StepShapeForAdvice): StepBudget {
   const div = 2 ** (s.depth - 1);
   return {
     estimatedSeconds: s.gpu ? null : estimateStepSeconds(s),
+    threads: s.threads,
     suggestions(ratio) {
       const out: string[] = [];
       if (s.batchSize > 2) out.push(`a smaller batch: --batch-size ${Math.max(2, Math.floor(s.batchSize / ratio))}`);
@@ -69,11 +72,17 @@ export function stepBudgetFor(s: StepShapeForAdvice): StepBudget {
   };
 }
 
+/**
+ * Cores our wasm worker keeps busy on a quiet 2-core machine (bench:train, docs/ml-results.md): a
+ * step's process CPU time over this is what the step would take on a quiet machine.
+ */
+export const QUIET_CORES_USED = 1.4;
 /** A step this many times the estimate (median of the first steps) is reported. */
 export const SLOW_STEP_RATIO = 2.5;
 /** The very first step also builds kernels and graphs: it is allowed more before it alone is reported. */
 export const SLOW_FIRST_STEP_RATIO = 5;
 
+const threadsOf = (b: StepBudget): number => b.threads ?? 2;
 const fmtS = (s: number): string => (s >= 10 ? `${s.toFixed(0)} s` : `${s.toFixed(2)} s`);
 const medianOf = (v: number[]): number => {
   const s = [...v].sort((a, b) => a - b);
@@ -94,6 +103,8 @@ export function progressCallback(emit: (e: TaskEvent) => void, everyMs = 1000, b
   let stepStart = 0;
   let firstEpoch = -1;
   const times: number[] = [];
+  const cpuTimes: number[] = [];
+  let cpuStart = process.cpuUsage();
   let warning: string | null = null;
   let warned = false;
   const checkSlow = (): void => {
@@ -102,17 +113,24 @@ export function progressCallback(emit: (e: TaskEvent) => void, everyMs = 1000, b
     const n = times.length;
     // Step 1 alone (it includes warm-up), then the median of steps 2..4 once there are two of them.
     const measured = n === 1 ? times[0] : n >= 3 ? medianOf(times.slice(1, 4)) : null;
+    const cpu = n === 1 ? cpuTimes[0] : medianOf(cpuTimes.slice(1, 4));
     const limit = n === 1 ? SLOW_FIRST_STEP_RATIO : SLOW_STEP_RATIO;
     if (measured === null || measured / est < limit) return;
     warned = true;
     const ratio = measured / est;
     const [load] = os.loadavg();
     const cores = os.cpus().length;
-    const busy = load > cores ? ` The machine is busy (load average ${load.toFixed(1)} on ${cores} cores): other work slows every step.` : '';
-    const tips = budget.suggestions(ratio);
+    // On a shared machine the wall time says little about the plan: the CPU time the step used does.
+    const quiet = cpu / Math.min(QUIET_CORES_USED, Math.max(1, threadsOf(budget)));
+    const busy = load > cores;
+    const busyNote = busy
+      ? ` The machine is busy (load average ${load.toFixed(1)} on ${cores} cores; this process got ${(cpu / measured).toFixed(2)} cores): other work slows every step; on a quiet machine ${n === 1 ? 'it' : 'they'} would take ~${fmtS(quiet)}.`
+      : '';
+    const tipRatio = Math.min(16, busy ? Math.max(2, quiet / est) : ratio);
+    const tips = budget.suggestions(tipRatio);
     log?.(
       `slow training steps: ${n === 1 ? 'the first step took' : 'steps take'} ${fmtS(measured)}, ${ratio.toFixed(1)}x the plan's estimate of ${fmtS(est)}.` +
-        `${busy} To train faster, try ${tips.join('; or ')}.`,
+        `${busyNote} To train faster, try ${tips.join('; or ')}.`,
       'warn',
     );
     warning = `⚠ steps ${ratio.toFixed(1)}x slower than planned (${fmtS(est)}): try ${tips[0]}`;
@@ -124,10 +142,13 @@ export function progressCallback(emit: (e: TaskEvent) => void, everyMs = 1000, b
     },
     onStepBegin() {
       stepStart = performance.now();
+      cpuStart = process.cpuUsage();
     },
     onStepEnd(ctx, out) {
       const stepSeconds = (performance.now() - stepStart) / 1000;
+      const cu = process.cpuUsage(cpuStart);
       times.push(stepSeconds);
+      cpuTimes.push((cu.user + cu.system) / 1e6);
       if (ctx.state.stepInEpoch === 1) {
         lossSum = 0;
         lossN = 0;
