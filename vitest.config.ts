@@ -9,6 +9,7 @@ export default defineConfig({
       'tests/integration/**/*.test.ts',
       'tests/e2e/**/*.test.ts',
       'tests/fuzz/**/*.test.ts',
+      'tests/bench/**/*.test.ts',
     ],
     testTimeout: 120_000,
     hookTimeout: 180_000,
