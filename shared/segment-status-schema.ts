@@ -100,3 +100,11 @@ export function defaultSegmentStatus(painted: boolean): SegmentStatus {
 export function isSegmentComplete(status: SegmentStatus): boolean {
   return status === 'done';
 }
+
+/** How the screens name each status. */
+export const SEGMENT_STATUS_LABELS: Record<SegmentStatus, string> = {
+  not_started: 'not started',
+  in_progress: 'in progress',
+  done: 'done',
+  flagged: 'flagged',
+};
