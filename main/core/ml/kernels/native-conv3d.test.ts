@@ -39,8 +39,9 @@ function relMaxDiff(a: Float32Array, b: Float32Array): number {
 
 let seed = 1;
 function compare(kind: 'conv' | 'up', xShape: number[], wShape: number[], s: number, pad: 'same' | 'valid', outShape?: number[]): number[] {
-  const x = tf.randomNormal(xShape, 0, 1, 'float32', seed++) as tf.Tensor5D;
-  const w = tf.randomNormal(wShape, 0, 0.2, 'float32', seed++) as tf.Tensor5D;
+  type S5 = [number, number, number, number, number];
+  const x = tf.randomNormal<tf.Rank.R5>(xShape as S5, 0, 1, 'float32', seed++);
+  const w = tf.randomNormal<tf.Rank.R5>(wShape as S5, 0, 0.2, 'float32', seed++);
   const yShape = tf.tidy(() => (kind === 'conv' ? tf.conv3d(x, w, s, pad) : tf.conv3dTranspose(x, w, outShape as [number, number, number, number, number], s, pad)).shape);
   const r = tf.randomNormal(yShape, 0, 1, 'float32', seed++);
   setNativeConvEnabled(true);
