@@ -83,7 +83,7 @@ export const SLOW_STEP_RATIO = 2.5;
 export const SLOW_FIRST_STEP_RATIO = 5;
 
 const threadsOf = (b: StepBudget): number => b.threads ?? 2;
-const fmtS = (s: number): string => (s >= 10 ? `${s.toFixed(0)} s` : `${s.toFixed(2)} s`);
+const fmtS = (s: number): string => (s >= 10 ? `${s.toFixed(0)} s` : s >= 0.1 ? `${s.toFixed(2)} s` : `${Number((s * 1000).toPrecision(2))} ms`);
 const medianOf = (v: number[]): number => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

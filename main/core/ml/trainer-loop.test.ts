@@ -145,7 +145,7 @@ describe('the first step is visible (issue 17)', () => {
     const firstEpochEnd = events.findIndex((e) => e.type === 'epoch');
     const before = prog.filter((e) => events.indexOf(e) < firstEpochEnd);
     expect(before.map((e) => /step (\d+)\/5/.exec(e.message)?.[1])).toEqual(['1', '2', '3', '4', '5']);
-    expect(before[0].message).toMatch(/^epoch 1\/2 step 1\/5 loss [0-9.]+ · [0-9.]+ s\/step \(plan ~1000 s\) · epoch 1 steps done in ~[0-9.]+ s$/);
+    expect(before[0].message).toMatch(/^epoch 1\/2 step 1\/5 loss [0-9.]+ · [0-9.]+ m?s\/step \(plan ~1000 s\) · epoch 1 steps done in ~[0-9.]+ m?s$/);
     expect(before[0].etaSeconds).not.toBeNull();
     // A fast step raises no warning.
     expect(logs).toEqual([]);

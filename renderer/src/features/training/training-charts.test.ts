@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainPoints, diceOption, formatEta, formatStep, lossOption, runNote, shortBackend } from './training-charts';
+import { chainPoints, diceOption, formatEta, formatStep, lossOption, parseProgressMessage, runNote, shortBackend } from './training-charts';
 
 const p = (epoch: number, loss: number, dice: (number | null)[]) => ({ epoch, epochs: 3, trainLoss: loss, valDice: dice, valMeanDice: null, lr: 1e-3, seconds: 2, steps: 4, stepSeconds: 0.5 });
 
@@ -36,5 +36,25 @@ describe('training charts', () => {
     expect(runNote('Cancelled. Continue it with `segloop train --resume`.', true)).toBe('Cancelled. Resume it with the Resume button.');
     expect(runNote('WORKER_CRASHED: killed. Continue it from its last checkpoint with `segloop train --resume`.', false)).toBe('WORKER_CRASHED: killed.');
     expect(runNote(null, false)).toBe('');
+  });
+});
+
+describe('the live progress line (first epoch)', () => {
+  it('splits the trainer line into step, measured step time, plan estimate, time left in the epoch and the warning', () => {
+    const m = 'epoch 1/20 step 3/50 loss 0.7159 · 1.21 s/step (plan ~1.23 s) · epoch 1 steps done in ~57 s · ⚠ steps 5.2x slower than planned (1.23 s): try a smaller batch: --batch-size 2';
+    const p = parseProgressMessage(m);
+    expect(p.step).toBe('epoch 1/20 step 3/50 loss 0.7159');
+    expect(p.epoch).toBe(1);
+    expect(p.stepSeconds).toBeCloseTo(1.21, 9);
+    expect(p.planSeconds).toBeCloseTo(1.23, 9);
+    expect(p.epochLeft).toBe('epoch 1 steps done in ~57 s');
+    expect(p.warning).toBe('⚠ steps 5.2x slower than planned (1.23 s): try a smaller batch: --batch-size 2');
+    expect(p.text).toBe('epoch 1/20 step 3/50 loss 0.7159 · 1.21 s/step (plan ~1.23 s) · epoch 1 steps done in ~57 s');
+    expect(parseProgressMessage('epoch 4 step 9/50 loss 0.5 · 35 ms/step').stepSeconds).toBeCloseTo(0.035, 9);
+  });
+
+  it('other lines (loading) have no step and no warning', () => {
+    const p = parseProgressMessage('loading 3/12 images');
+    expect(p).toMatchObject({ step: null, epoch: null, stepSeconds: null, warning: null, text: 'loading 3/12 images' });
   });
 });

@@ -77,3 +77,38 @@ export function runNote(error: string | null, resumable: boolean): string {
   const text = (error ?? '').replace(/\s*Continue it[^.]*`segloop train --resume`\.?/g, '').trim();
   return resumable ? `${text}${text ? ' ' : ''}Resume it with the Resume button.` : text;
 }
+
+/** What the trainer's progress line says (main/core/ml/trainer-callbacks.ts progressCallback), split for the screen. */
+export interface LiveProgress {
+  /** "epoch 1/20 step 3/50 loss 0.7159", or null for other lines (loading...). */
+  step: string | null;
+  epoch: number | null;
+  stepSeconds: number | null;
+  planSeconds: number | null;
+  /** "epoch 1 steps done in ~57 s" (first epoch only). */
+  epochLeft: string | null;
+  /** The slow-step warning ("⚠ steps 5.2x slower than planned …"), or null. */
+  warning: string | null;
+  /** The message without the warning (for the status line). */
+  text: string;
+}
+
+const seconds = (v: string, unit: string): number => Number(v) / (unit === 'ms' ? 1000 : 1);
+
+export function parseProgressMessage(message: string): LiveProgress {
+  const parts = message.split(' · ');
+  const warning = parts.find((p) => p.startsWith('⚠')) ?? null;
+  const rest = parts.filter((p) => p !== warning);
+  const head = /^epoch (\d+)(?:\/\d+)? step \d+\/\d+/.exec(rest[0] ?? '');
+  const time = rest.map((p) => /^([\d.]+) (s|ms)\/step/.exec(p)).find(Boolean);
+  const plan = rest.map((p) => /\(plan ~([\d.]+) (s|ms)\)/.exec(p)).find(Boolean);
+  return {
+    step: head ? rest[0] : null,
+    epoch: head ? Number(head[1]) : null,
+    stepSeconds: time ? seconds(time[1], time[2]) : null,
+    planSeconds: plan ? seconds(plan[1], plan[2]) : null,
+    epochLeft: rest.find((p) => /^epoch \d+ steps done in/.test(p)) ?? null,
+    warning,
+    text: rest.join(' · '),
+  };
+}
