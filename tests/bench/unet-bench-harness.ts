@@ -7,6 +7,9 @@
 // really used (CPU time / wall time of its process during its steps), the load average over the
 // run. The ratio is refused when the load average exceeds the core count: then both sides compete
 // with other work and PyTorch's threaded kernels lose more to it than ours, so it would flatter us.
+// bench:infer adds a third side, the same seeded model exported to ONNX on onnxruntime-node (the
+// inference path of predict / TTA / AL scoring, main/core/ml/inference/engine.ts): tfjs, PyTorch,
+// onnxruntime alternate A B C A B C (--no-ort drops it).
 import * as tf from '@tensorflow/tfjs-core';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import os from 'node:os';
@@ -17,6 +20,8 @@ import { type BackendReport, initBackend } from '../../main/core/ml/backend';
 import { createLoss } from '../../main/core/ml/losses';
 import { createModel } from '../../main/core/ml/models';
 import { createTrainStep } from '../../main/core/ml/trainer-step';
+import { onnxEngine } from '../../main/core/ml/inference/engine';
+import { loadOnnxRuntime } from '../../main/core/ml/onnx/ort-runner';
 import { BenchUNet, diceCeLoss } from './unet-bench-model';
 
 export type BenchMode = 'train' | 'infer';
@@ -53,17 +58,17 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-interface Timed { ms: number; cpuMs: number }
+export interface Timed { ms: number; cpuMs: number }
 
 /** A side of the comparison: warm up once, then one timed step per call. */
-interface Side {
+export interface Side {
   step(): Promise<Timed>;
   params: number;
   threads: string;
   close(): Promise<void>;
 }
 
-function spatialOf(c: BenchCase): number[] {
+export function spatialOf(c: BenchCase): number[] {
   // Tensors are [B, Z, Y, X, C] (3D) / [B, Y, X, C] (2D) for a patch given as (X, Y[, Z]).
   return [...c.patch].reverse();
 }
@@ -143,7 +148,32 @@ class TwinProcess {
   }
 }
 
-async function torchSide(c: BenchCase, mode: BenchMode, threads: number): Promise<Side & { version: string }> {
+/** The same seeded network exported to ONNX, one forward pass (+ softmax, in the graph) per step. */
+async function ortSide(c: BenchCase, threads: number): Promise<Side> {
+  const { model } = createModel(c.arch, { dims: c.dims, depth: c.depth, baseWidth: c.width, numClasses: c.classes }, { seed: 7 });
+  const shape = [c.batch, ...spatialOf(c), 1];
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 7);
+  const xs = x.dataSync() as Float32Array;
+  const engine = await onnxEngine(model, threads);
+  const params = model.countParams();
+  tf.dispose(x);
+  model.dispose();
+  return {
+    params,
+    threads: `${engine.threads} intra-op (${engine.describe.split(' (')[0]})`,
+    async step() {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await engine.probabilities(xs, shape);
+      const ms = performance.now() - t0;
+      const cu = process.cpuUsage(c0);
+      return { ms, cpuMs: (cu.user + cu.system) / 1000 };
+    },
+    close: () => engine.dispose(),
+  };
+}
+
+export async function torchSide(c: BenchCase, mode: BenchMode, threads: number): Promise<Side & { version: string }> {
   const twin = new TwinProcess();
   const b = await twin.ask<{ params: number; threads: number; interop: number; torch: string }>({
     cmd: 'build', arch: c.arch, dims: c.dims, shape: c.patch, batch: c.batch, classes: c.classes, depth: c.depth, width: c.width, threads,
@@ -212,7 +242,7 @@ async function wrapperOverhead(mode: BenchMode, rounds: number): Promise<string>
   return `registry (tfjs-layers) ${median(a).toFixed(0)} ms vs plain tfjs ops ${median(b).toFixed(0)} ms, median of ${rounds} ABAB (${params}): ${(median(a) / median(b)).toFixed(2)}x = the layers-wrapper overhead`;
 }
 
-function arg(name: string): string | undefined {
+export function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
@@ -229,24 +259,33 @@ export async function runBench(mode: BenchMode): Promise<void> {
   for (const t of report.tried) console.log(`  ${t.ok ? 'ok ' : 'no '} ${t.name}: ${t.reason}`);
   console.log(`mode ${mode}: ${warmup} warm-up steps per side, then ${rounds} rounds alternating ours / PyTorch (ABAB); ms per step`);
   const rows: string[][] = [['case', 'ours min/med', 'torch min/med', 'ours/torch (med)', 'params ours=torch', 'threads ours | torch', 'cores used ours | torch', 'tensors flat', 'load avg']];
+  const ort = mode === 'infer' && !process.argv.includes('--no-ort') ? (await loadOnnxRuntime()).availability : null;
+  if (ort && !ort.ok) console.log(`onnxruntime row skipped: ${ort.reason}`);
+  const withOrt = !!ort?.ok;
+  if (withOrt) rows[0].push('onnxruntime min/med', 'ort/torch (med)', 'ort threads | cores used');
   let refused = false;
   let torchVersion = '';
   for (const c of cases) {
     const loads = [os.loadavg()[0]];
     const ours = await ourSide(c, mode, report);
     const torch = await torchSide(c, mode, threads);
+    const onnx = withOrt ? await ortSide(c, threads) : null;
     torchVersion = torch.version;
     for (let i = 0; i < warmup; i++) {
       await ours.step();
       await torch.step();
+      await onnx?.step();
     }
     const a: Timed[] = [];
     const b: Timed[] = [];
+    const o: Timed[] = [];
     for (let i = 0; i < rounds; i++) {
       a.push(await ours.step());
       b.push(await torch.step());
+      if (onnx) o.push(await onnx.step());
       loads.push(os.loadavg()[0]);
     }
+    await onnx?.close();
     await torch.close();
     await ours.close();
     const am = a.map((t) => t.ms);
@@ -266,6 +305,14 @@ export async function runBench(mode: BenchMode): Promise<void> {
       ours.tensorsFlat(),
       `${Math.min(...loads).toFixed(1)}-${maxLoad.toFixed(1)}`,
     ]);
+    if (onnx) {
+      const om = o.map((t) => t.ms);
+      rows[rows.length - 1].push(
+        `${Math.min(...om).toFixed(0)}/${median(om).toFixed(0)}`,
+        tooLoaded ? 'refused (load)' : `${(median(om) / median(bm)).toFixed(2)}x`,
+        `${onnx.threads} | ${used(o)}`,
+      );
+    }
   }
   console.log(`PyTorch ${torchVersion} CPU, ${threads} threads`);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
