@@ -11,9 +11,10 @@
 //   "SLCASE01" | u32 header length | header JSON (utf-8) | zero padding to 8 bytes |
 //   payload = channels x float32[n] | label as uint8[n] (uint16[n] when numClasses > 256)
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { TEMP_MARKER } from '../../base/fs';
 import type { PreprocessSpec } from './preprocess';
 import type { Grid } from './grid';
 import type { Vec3 } from './resample';
@@ -167,4 +168,25 @@ export function readCaseFileSync(file: string, expect: { planHash: string; image
     return { ok: false, reason: `cannot read (${(err as { code?: string }).code ?? String(err)})` };
   }
   return decodeCase(bytes, expect);
+}
+
+/**
+ * Removes temp files that crashed writes left in one plan folder (only names of our own
+ * `.<x>.case<TEMP_MARKER>…` form, only older than `minAgeMs`, so a concurrent writer's file is
+ * safe). Returns the removed names. Nothing outside <cacheDir>/<plan> is touched.
+ */
+export async function removeStaleTempFiles(cacheDir: string, plan: string, minAgeMs = 3_600_000): Promise<string[]> {
+  if (!/^[0-9a-f]{16}$/.test(plan)) throw new Error('plan hash must be 16 hex digits');
+  const dir = path.join(cacheDir, plan);
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!/^\.[0-9a-f]{24}-[0-9a-f]{24}\.case/.test(name) || !name.includes(TEMP_MARKER)) continue;
+    const file = path.join(dir, name);
+    const st = await fsp.lstat(file).catch(() => null);
+    if (!st?.isFile() || Date.now() - st.mtimeMs < minAgeMs) continue;
+    await fsp.rm(file, { force: true });
+    removed.push(name);
+  }
+  return removed;
 }

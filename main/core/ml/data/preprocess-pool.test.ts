@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { TEMP_MARKER } from '../../base/fs';
 import { readNifti, writeNifti } from '../../imaging/nifti';
-import { caseFilePath, decodeCase, planHash } from './case-cache';
+import { caseFilePath, decodeCase, planHash, removeStaleTempFiles } from './case-cache';
 import { createCaseStore, type CacheEntry } from './case-cache-store';
 import { loadTrainingCases } from './case-cache-loader';
 import { preprocessCases, type PoolCase, type PoolProgress } from './preprocess-pool';
@@ -173,6 +173,24 @@ describe('preprocessing pool', () => {
     const bad = path.join(dir, 'data', 'bad-label.nii.gz');
     await writeNifti(bad, { ...lab, data: Uint8Array.from(lab.data, (v) => (v ? 7 : 0)) });
     await expect(preprocessCases([{ ...cases[0], labelPath: bad }, ...cases.slice(1)], { spec, cacheDir: null, threads: 2 })).rejects.toMatchObject({ code: 'LABEL_OUT_OF_SCHEMA' });
+  });
+});
+
+describe('stale temp files', () => {
+  it('removes only our own old temp files from the plan folder, nothing else', async () => {
+    const cacheDir = path.join(dir, 'cache-g');
+    const plan = planHash(spec);
+    const planDir = path.join(cacheDir, plan);
+    await fs.mkdir(planDir, { recursive: true });
+    const name = `.${'a'.repeat(24)}-${'b'.repeat(24)}.case${TEMP_MARKER}0123456789ab`;
+    const fresh = `.${'c'.repeat(24)}-${'d'.repeat(24)}.case${TEMP_MARKER}0123456789ab`;
+    const foreign = `notes${TEMP_MARKER}x.txt`;
+    for (const f of [name, fresh, foreign, 'keep.case']) await fs.writeFile(path.join(planDir, f), 'x');
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    await fs.utimes(path.join(planDir, name), old, old);
+    await fs.utimes(path.join(planDir, foreign), old, old);
+    expect(await removeStaleTempFiles(cacheDir, plan)).toEqual([name]);
+    expect(readdirSync(planDir).sort()).toEqual([fresh, foreign, 'keep.case'].sort());
   });
 });
 

@@ -5,13 +5,14 @@
 // transfer, without a copy. Size: os.availableParallelism() (2 here), at most MAX_THREADS and the
 // number of cases. Where the thread entry cannot start (a bundle built without it), the same jobs
 // run in-process, one after the other, and a warning says so.
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SegloopError, type ErrorData } from '../../../../shared/errors';
 import type { AtomicWriteIo } from '../../base/fs';
-import { planHash } from './case-cache';
+import { planHash, removeStaleTempFiles } from './case-cache';
 import { checkCache, runPoolJob, type CacheMiss, type PoolJob, type PoolResult } from './preprocess-pool-job';
 import type { PreprocessSpec } from './preprocess';
 
@@ -66,7 +67,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  */
 function workerEntry(): { file: string; argv: string[] } {
   if (import.meta.url.endsWith('.ts')) return { file: path.resolve(here, '../../../../bin/run-ts.mjs'), argv: [path.join(here, 'preprocess-pool-worker.ts')] };
-  return { file: path.join(here, 'preprocess-pool-worker.js'), argv: [] };
+  // A bundler may put this module into a shared chunk one folder below the entries.
+  const file = [path.join(here, 'preprocess-pool-worker.js'), path.join(here, '..', 'preprocess-pool-worker.js')].find((f) => existsSync(f));
+  if (!file) throw new Error('this build has no preprocess-pool-worker.js entry');
+  return { file, argv: [] };
 }
 
 interface Slot {
@@ -77,8 +81,8 @@ interface Slot {
 type WorkerReply = { ready: true } | { ok: true; result: PoolResult } | { ok: false; index: number; error: ErrorData };
 
 function startWorker(): Promise<Worker> {
-  const entry = workerEntry();
   return new Promise((resolve, reject) => {
+    const entry = workerEntry();
     const w = new Worker(entry.file, { argv: entry.argv, stdout: false, stderr: false });
     const onMessage = (m: WorkerReply): void => {
       if ('ready' in m) {
@@ -126,6 +130,10 @@ export async function preprocessCases(cases: readonly PoolCase[], opts: PoolOpti
   };
   progress();
   const cancelled = (): SegloopError => new SegloopError('JOB_CANCELLED', 'Cancelled while preprocessing the images.');
+  if (opts.cacheDir) {
+    const stale = await removeStaleTempFiles(opts.cacheDir, plan);
+    if (stale.length) opts.log?.(`preprocessing cache: removed ${stale.length} temp file(s) left by interrupted writes`);
+  }
   // Hits first, in this thread: a warm cache costs hashing + reading, and no thread start-up.
   const todo: number[] = [];
   for (let i = 0; i < total; i++) {
