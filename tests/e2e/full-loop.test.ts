@@ -6,40 +6,18 @@
 // predictions -> Review accepts one and edits another -> the database holds the ai_accepted and
 // ai_edited versions carrying the model they came from, and the review rows.
 // Training is tiny on purpose (2D U-Net, width 4, a few steps): the test is about the loop, not Dice.
-import Database from 'better-sqlite3';
-import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProjectStore } from '../../main/core/project';
-import { createSplit } from '../../main/core/project/splits';
-import { ensureRendererBuilt, launchBrowser, missingPrerequisite, serveProject, type ServeProcess } from './harness';
-import { openModels, startTrainingFromUi, TINY, waitForCandidate, waitForEpochPoints } from './loop-steps';
-import { ROOT, makeTestProject } from './test-project';
+import { missingPrerequisite } from './harness';
+import { ARTIFACTS, openModels, queryDb, serveTestProject, startTrainingFromUi, TINY, waitForCandidate, waitForEpochPoints, waitText as waitTextOf, type ServedTestProject } from './loop-steps';
 
-const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
 /** Generous: training, test-split evaluation and prediction run in worker processes on a loaded 2-core machine. */
 const STEP_TIMEOUT = 600_000;
 const skipReason = missingPrerequisite();
 
-type Row = Record<string, unknown>;
-
 /** Waits for an element's text to match; fails at once, with the message, if the screen shows an error instead. */
-async function waitText(page: Page, testId: string, pattern: RegExp, timeout = 120_000): Promise<string> {
-  const handle = await page.waitForFunction(
-    ([id, src, flags]) => {
-      const t = document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
-      if (new RegExp(src, flags).test(t)) return t;
-      const err = document.querySelector('.error-banner[role="alert"]')?.textContent;
-      return err ? `ERROR: ${err}` : null;
-    },
-    [testId, pattern.source, pattern.flags] as const,
-    { timeout, polling: 500 },
-  );
-  const text = (await handle.jsonValue()) as string;
-  if (text.startsWith('ERROR: ')) throw new Error(`waiting for ${testId} ~ ${pattern}: the screen shows ${text}`);
-  return text;
-}
+const waitText = (page: Page, testId: string, pattern: RegExp, timeout = 120_000): Promise<string> => waitTextOf(page, testId, pattern, timeout, { failOnError: true });
 
 async function stroke(page: Page, testId: string, from: [number, number], to: [number, number]): Promise<void> {
   const box = await page.locator(`[data-testid="${testId}"]`).boundingBox();
@@ -69,48 +47,19 @@ async function settledCount(page: Page, testId: string): Promise<number> {
 }
 
 describe.skipIf(skipReason !== null)(`the full loop in the browser${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
-  let dir = '';
-  let server: ServeProcess;
-  let browser: Browser;
+  let served: ServedTestProject;
   let page: Page;
   const state: { round?: { id: number; selected: number[] }; labelledImageId?: number; modelId?: number; modelVersion?: number } = {};
+  const query = <T = Record<string, unknown>>(sql: string, ...args: unknown[]): T[] => queryDb<T>(served.dir, sql, ...args);
 
-  function db(): Database.Database {
-    return new Database(path.join(dir, 'project.db'), { readonly: true });
-  }
-  function query<T = Row>(sql: string, ...args: unknown[]): T[] {
-    const d = db();
-    try {
-      return d.prepare(sql).all(...args) as T[];
-    } finally {
-      d.close();
-    }
-  }
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await ensureRendererBuilt();
     // 8 demo cases, 3 with a reference label: one goes to the frozen test split, two to train; 5 unlabelled.
-    const made = await makeTestProject({ labelled: 3 });
-    dir = made.dir;
-    const store = await ProjectStore.open(dir, { actor: 'e2e' });
-    try {
-      createSplit(store, { test: 1 / 3, val: 0, seed: 7, actor: 'e2e' });
-      expect(store.images.list({ split: 'test' })).toHaveLength(1);
-    } finally {
-      store.close();
-    }
-    server = await serveProject(dir);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(60_000);
-    await page.goto(server.openUrl);
-    await page.waitForSelector('[data-testid="cases-screen"]');
+    served = await serveTestProject({ labelled: 3, testSplit: true });
+    page = served.page;
   }, STEP_TIMEOUT);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await served?.close();
   }, STEP_TIMEOUT);
 
   it('starts an active-learning round and labels its first queued case', async () => {

@@ -1,10 +1,18 @@
 /// <reference lib="dom" />
 // Reusable browser steps of the train -> evaluate -> promote loop (Training and Models screens),
-// shared by tests/e2e/training.test.ts and the full-loop test. Every step drives the real UI
-// (mouse clicks, typed values) and waits on what the screen or the database says, never on time.
+// and the served tiny project they run on, shared by the training, models and full-loop tests.
+// Every step drives the real UI (mouse clicks, typed values) and waits on what the screen or the
+// database says, never on time.
 import Database from 'better-sqlite3';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { ProjectStore } from '../../main/core/project';
+import { createSplit } from '../../main/core/project/splits';
+import { ensureRendererBuilt, launchBrowser, serveProject, type ServeProcess } from './harness';
+import { ROOT, makeTestProject } from './test-project';
+
+export const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
 
 /** Training tiny enough for a loaded 2-core machine: a 2D U-Net of width 4, a few steps per epoch. */
 export interface TinyTraining {
@@ -21,17 +29,24 @@ export interface TinyTraining {
 
 export const TINY: Required<TinyTraining> = { architecture: 'unet2d', patch: '32x32', batch: 2, epochs: 2, stepsPerEpoch: 3, depth: 2, width: 4, includePseudo: false };
 
-/** Waits until the element's text matches; returns the text. */
-export async function waitText(page: Page, testId: string, pattern: RegExp, timeout = 120_000): Promise<string> {
+/**
+ * Waits until the element's text matches; returns the text. With `failOnError`, fails at once, with
+ * the message, if the screen shows an error banner instead.
+ */
+export async function waitText(page: Page, testId: string, pattern: RegExp, timeout = 120_000, opts: { failOnError?: boolean } = {}): Promise<string> {
   const handle = await page.waitForFunction(
-    ([id, src, flags]) => {
+    ([id, src, flags, failOnError]) => {
       const t = document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
-      return new RegExp(src, flags).test(t) ? t : null;
+      if (new RegExp(src, flags).test(t)) return t;
+      const err = failOnError ? document.querySelector('.error-banner[role="alert"]')?.textContent : null;
+      return err ? `ERROR: ${err}` : null;
     },
-    [testId, pattern.source, pattern.flags] as const,
+    [testId, pattern.source, pattern.flags, opts.failOnError === true] as const,
     { timeout, polling: 500 },
   );
-  return (await handle.jsonValue()) as string;
+  const text = (await handle.jsonValue()) as string;
+  if (opts.failOnError && text.startsWith('ERROR: ')) throw new Error(`waiting for ${testId} ~ ${pattern}: the screen shows ${text}`);
+  return text;
 }
 
 /** Read-only query on the project database (the server holds the writer lock; WAL lets us read). */
@@ -42,6 +57,64 @@ export function queryDb<T = Record<string, unknown>>(dir: string, sql: string, .
   } finally {
     db.close();
   }
+}
+
+/** A tiny project served over HTTP with a browser page open on its Cases screen. */
+export interface ServedTestProject {
+  dir: string;
+  server: ServeProcess;
+  browser: Browser;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/**
+ * makeTestProject({ labelled }), optionally with a frozen test split of a third of the labelled
+ * cases (seed 7) and a `prepare` step on the store, then served, with a 1280x800 page on Cases.
+ */
+export async function serveTestProject(opts: { labelled: number; testSplit?: boolean; prepare?: (store: ProjectStore) => Promise<void> | void }): Promise<ServedTestProject> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await ensureRendererBuilt();
+  const { dir } = await makeTestProject({ labelled: opts.labelled });
+  const store = await ProjectStore.open(dir, { actor: 'e2e' });
+  try {
+    if (opts.testSplit) {
+      createSplit(store, { test: 1 / 3, val: 0, seed: 7, actor: 'e2e' });
+      const test = store.images.list({ split: 'test' }).length;
+      if (test !== Math.round(opts.labelled / 3)) throw new Error(`expected ${Math.round(opts.labelled / 3)} test image(s), the split made ${test}`);
+    }
+    await opts.prepare?.(store);
+  } finally {
+    store.close();
+  }
+  const server = await serveProject(dir);
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(60_000);
+  await page.goto(server.openUrl);
+  await page.waitForSelector('[data-testid="cases-screen"]');
+  return {
+    dir,
+    server,
+    browser,
+    page,
+    async close() {
+      await browser.close().catch(() => undefined);
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Screenshots at 1280x800 and 1920x1080 into tests/e2e/artifacts/<name>-<w>x<h>.png, then back to 1280x800. */
+export async function screenshots(page: Page, name: string): Promise<void> {
+  for (const [width, height] of [[1280, 800], [1920, 1080]] as const) {
+    await page.setViewportSize({ width, height });
+    // Charts follow their box through a ResizeObserver: let them redraw at the new size.
+    await page.waitForFunction(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))));
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${width}x${height}.png`) });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 async function typeInto(page: Page, testId: string, value: string): Promise<void> {

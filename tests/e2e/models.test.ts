@@ -4,17 +4,12 @@
 // stays); the override needs a typed reason and is audited with it; rollback returns to an
 // earlier version; two versions are compared in a chart. Model rows carry stored test metrics
 // (the gate reads only those), so no training is needed here (tests/e2e/training.test.ts trains).
-import { mkdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProjectStore } from '../../main/core/project';
 import type { JsonObject } from '../../main/core/project/types';
-import { ensureRendererBuilt, launchBrowser, missingPrerequisite, serveProject, type ServeProcess } from './harness';
-import { openModels, queryDb, waitText } from './loop-steps';
-import { ROOT, makeTestProject } from './test-project';
+import { missingPrerequisite } from './harness';
+import { openModels, queryDb, screenshots as shots, serveTestProject, waitText, type ServedTestProject } from './loop-steps';
 
-const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
 const TIMEOUT = 300_000;
 const skipReason = missingPrerequisite();
 
@@ -35,55 +30,35 @@ function testMetrics(mean: number, a: number, b: number): JsonObject {
   };
 }
 
-async function shots(page: Page, name: string): Promise<void> {
-  for (const [width, height] of [[1280, 800], [1920, 1080]] as const) {
-    await page.setViewportSize({ width, height });
-    await page.waitForFunction(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))));
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${width}x${height}.png`) });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
-
 const statusOf = (dir: string, id: number): string => queryDb<{ status: string }>(dir, 'SELECT status FROM models WHERE id = ?', id)[0].status;
 
 describe.skipIf(skipReason !== null)(`Models screen decisions in the browser${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let served: ServedTestProject;
   let dir = '';
-  let server: ServeProcess;
-  let browser: Browser;
   let page: Page;
   const ids = { v1: 0, v2: 0 };
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await ensureRendererBuilt();
-    ({ dir } = await makeTestProject({ labelled: 2 }));
-    const store = await ProjectStore.open(dir, { actor: 'e2e' });
-    try {
-      const make = async (metrics: JsonObject, parentId: number | null): Promise<number> => {
-        const m = store.models.create({ architecture: 'unet2d', config: {}, metrics, parentId });
-        await store.addModelWeightsFile(m.id, new Uint8Array([1, 2, 3, m.id]));
-        return m.id;
-      };
-      ids.v1 = await make(testMetrics(0.8, 0.81, 0.79), null);
-      store.models.recordGate(store.models.gate(ids.v1));
-      store.models.promote(ids.v1, { reason: 'first model' });
-      // 0.06 lower mean (tolerance 0.01), posterior drops 0.09 (margin 0.05): the gate must refuse it.
-      ids.v2 = await make(testMetrics(0.74, 0.79, 0.7), ids.v1);
-    } finally {
-      store.close();
-    }
-    server = await serveProject(dir);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(60_000);
-    await page.goto(server.openUrl);
-    await page.waitForSelector('[data-testid="cases-screen"]');
+    served = await serveTestProject({
+      labelled: 2,
+      prepare: async (store) => {
+        const make = async (metrics: JsonObject, parentId: number | null): Promise<number> => {
+          const m = store.models.create({ architecture: 'unet2d', config: {}, metrics, parentId });
+          await store.addModelWeightsFile(m.id, new Uint8Array([1, 2, 3, m.id]));
+          return m.id;
+        };
+        ids.v1 = await make(testMetrics(0.8, 0.81, 0.79), null);
+        store.models.recordGate(store.models.gate(ids.v1));
+        store.models.promote(ids.v1, { reason: 'first model' });
+        // 0.06 lower mean (tolerance 0.01), posterior drops 0.09 (margin 0.05): the gate must refuse it.
+        ids.v2 = await make(testMetrics(0.74, 0.79, 0.7), ids.v1);
+      },
+    });
+    ({ dir, page } = served);
   }, TIMEOUT);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await served?.close();
   }, TIMEOUT);
 
   it('refuses to promote a worse candidate, says why, and keeps the model in use', async () => {

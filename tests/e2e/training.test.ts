@@ -6,17 +6,25 @@
 // -> the candidate is evaluated on the test split -> the Models screen shows the promotion
 // decision, which the database holds. Training is tiny (2D U-Net, width 4, 3 steps per epoch):
 // the test is about the workflow, not Dice. Assertions are on the UI and the DB, never on time.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProjectStore } from '../../main/core/project';
-import { createSplit } from '../../main/core/project/splits';
-import { ensureRendererBuilt, launchBrowser, missingPrerequisite, serveProject, type ServeProcess } from './harness';
-import { cancelTrainingFromUi, openModels, queryDb, resumeTrainingFromUi, startTrainingFromUi, waitForCandidate, waitForEpochPoints, waitText } from './loop-steps';
-import { ROOT, makeTestProject } from './test-project';
+import { missingPrerequisite, type ServeProcess } from './harness';
+import {
+  cancelTrainingFromUi,
+  openModels,
+  queryDb,
+  resumeTrainingFromUi,
+  screenshots as shots,
+  serveTestProject,
+  startTrainingFromUi,
+  waitForCandidate,
+  waitForEpochPoints,
+  waitText,
+  type ServedTestProject,
+} from './loop-steps';
 
-const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
 /** Generous: the worker trains and evaluates on a loaded 2-core machine shared with other tests. */
 const STEP_TIMEOUT = 900_000;
 const skipReason = missingPrerequisite();
@@ -26,16 +34,6 @@ interface RunRow {
   status: string;
   config: string;
   data_snapshot: string;
-}
-
-async function shots(page: Page, name: string): Promise<void> {
-  for (const [width, height] of [[1280, 800], [1920, 1080]] as const) {
-    await page.setViewportSize({ width, height });
-    // Charts follow their box through a ResizeObserver: let them redraw at the new size.
-    await page.waitForFunction(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))));
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${width}x${height}.png`) });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 function epochsFile(dir: string, runId: number): number[] {
@@ -48,36 +46,19 @@ function epochsFile(dir: string, runId: number): number[] {
 }
 
 describe.skipIf(skipReason !== null)(`Training and Models screens in the browser${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let served: ServedTestProject;
   let dir = '';
   let server: ServeProcess;
-  let browser: Browser;
   let page: Page;
   const state: { firstRun?: number; epochsBeforeCancel?: number; resumedRun?: number; modelId?: number; version?: number } = {};
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await ensureRendererBuilt();
-    const made = await makeTestProject({ labelled: 3 });
-    dir = made.dir;
-    const store = await ProjectStore.open(dir, { actor: 'e2e' });
-    try {
-      createSplit(store, { test: 1 / 3, val: 0, seed: 7, actor: 'e2e' });
-      expect(store.images.list({ split: 'test' })).toHaveLength(1);
-    } finally {
-      store.close();
-    }
-    server = await serveProject(dir);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(60_000);
-    await page.goto(server.openUrl);
-    await page.waitForSelector('[data-testid="cases-screen"]');
+    served = await serveTestProject({ labelled: 3, testSplit: true });
+    ({ dir, server, page } = served);
   }, STEP_TIMEOUT);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await served?.close();
   }, STEP_TIMEOUT);
 
   it('starts training from the Training screen: the plan with its reasons, then progress and an epoch point on the charts', async () => {
