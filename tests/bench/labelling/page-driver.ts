@@ -10,6 +10,7 @@ import { emptyCounts, type ActionCounts } from './cost-model';
 import { densify, pathLength, type BrushStroke, type ContourStroke, type Pt } from './plan';
 
 type Tool = 'brush' | 'eraser' | 'freehand';
+const TOOL_KEY: Record<Tool, string> = { brush: 'b', eraser: 'e', freehand: 'f' };
 
 export interface Calibration {
   /** screen pixel = [a * i + b * j + c, d * i + e * j + f] */
@@ -28,6 +29,7 @@ export class AnnotatorDriver {
   slice = -1;
   private cal: Calibration | null = null;
   private box = { x: 0, y: 0, width: 0, height: 0 };
+  private readonly t0 = Date.now();
 
   constructor(
     readonly page: Page,
@@ -63,25 +65,40 @@ export class AnnotatorDriver {
     this.box = b;
   }
 
+  // Tools, segments and the brush size change with the screen's keyboard shortcuts, as a practised
+  // user does (and one key press is far cheaper than a located click on a loaded machine). Keys are
+  // ignored while a form field has the focus, so it is dropped first.
+  private async key(k: string): Promise<void> {
+    await this.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur?.());
+    await this.page.keyboard.press(k);
+  }
+
   async selectTool(t: Tool): Promise<void> {
     if (this.tool === t) return;
-    await this.page.locator(`[data-testid="tool-${t}"]`).click();
+    await this.key(TOOL_KEY[t]);
     this.tool = t;
     this.counts.toolChanges++;
   }
 
   async selectSegment(s: number): Promise<void> {
     if (this.segment === s) return;
-    await this.page.locator(`[data-testid="segment-${s}"]`).click();
+    await this.key(String(s));
     this.segment = s;
     this.counts.toolChanges++;
   }
 
+  /** Brush radius in mm with [ and ] (0.5 mm per press). */
   async setRadius(mm: number): Promise<void> {
     if (this.radius === mm) return;
-    await this.page.locator('[data-testid="brush-size"]').fill(String(mm));
+    const presses = Math.round((mm - this.radius) / 0.5);
+    for (let n = 0; n < Math.abs(presses); n++) await this.key(presses > 0 ? ']' : '[');
     this.radius = mm;
     this.counts.toolChanges++;
+  }
+
+  /** The brush radius the screen shows (mm). */
+  async shownRadius(): Promise<number> {
+    return Number(await this.page.locator('[data-testid="brush-size"]').inputValue());
   }
 
   private toScreen(p: Pt): [number, number] {
@@ -108,6 +125,7 @@ export class AnnotatorDriver {
       this.slice = k;
     }
     this.counts.sliceVisits++;
+    if (process.env.SEGLOOP_BENCH_VERBOSE) process.stderr.write(`    slice ${k}: ${this.counts.strokes} strokes so far, ${((Date.now() - this.t0) / 1000).toFixed(0)} s\n`);
   }
 
   /** One drag with the brush or eraser along a voxel path, pointer events every 1/3 voxel. */
@@ -115,7 +133,8 @@ export class AnnotatorDriver {
     await this.selectTool(s.kind);
     if (s.kind === 'brush') await this.selectSegment(segment);
     await this.setRadius(s.radius * this.spacingMm);
-    const pts = densify(s.path, 1 / 3).map((p) => this.toScreen(p));
+    // pointer events every half voxel: the brush circle (radius >= 1 voxel) leaves no gap between them
+    const pts = densify(s.path, 0.5).map((p) => this.toScreen(p));
     await this.page.mouse.move(...pts[0]);
     await this.page.mouse.down();
     // a dot: a tiny wiggle, so the drag has a move like a real hand makes
@@ -126,12 +145,11 @@ export class AnnotatorDriver {
     this.counts.strokeMm += pathLength(s.path) * this.spacingMm;
   }
 
-  /** One closed freehand contour through the corner points (steps of about 2 px between them). */
+  /** One closed freehand contour through the corner points, a pointer event at least every 2 voxels. */
   async contour(s: ContourStroke, segment: number): Promise<void> {
     await this.selectTool('freehand');
     await this.selectSegment(segment);
-    const stepVoxels = Math.max(0.1, 2 / (this.cal?.pxPerVoxel ?? 10));
-    const pts = densify(s.path, stepVoxels).map((p) => this.toScreen(p));
+    const pts = densify(s.path, 2).map((p) => this.toScreen(p));
     await this.page.mouse.move(...pts[0]);
     await this.page.mouse.down();
     for (const p of pts.slice(1)) await this.page.mouse.move(p[0], p[1]);
@@ -170,11 +188,14 @@ export class AnnotatorDriver {
   async calibrate(base: Uint8Array): Promise<Calibration> {
     await this.refreshBox();
     const { width: W, height: H } = this.box;
+    // the screen opens with the brush at its default radius; calibrate with 1.5 voxels
     const radiusMm = 1.5 * this.spacingMm;
-    await this.page.locator('[data-testid="tool-brush"]').click();
-    await this.page.locator('[data-testid="brush-size"]').fill(String(radiusMm));
+    await this.key('b');
+    this.radius = await this.shownRadius();
+    await this.setRadius(radiusMm);
+    if ((await this.shownRadius()) !== radiusMm) throw new Error(`the brush radius did not follow [ and ] (shows ${await this.shownRadius()} mm, wanted ${radiusMm})`);
     const dot = async (seg: number, fx: number, fy: number): Promise<[number, number]> => {
-      await this.page.locator(`[data-testid="segment-${seg}"]`).click();
+      await this.key(String(seg));
       const x = this.box.x + W * fx;
       const y = this.box.y + H * fy;
       await this.page.mouse.move(x, y);
@@ -225,10 +246,10 @@ export class AnnotatorDriver {
     this.slice = b[2].k;
     for (let n = 0; n < 4; n++) await this.page.keyboard.press('Control+z');
     await this.settle((n) => n === 0, 'undoing the calibration dots');
-    // the screen's tool state after calibration: brush, segment 2, radius 1.5 voxels
+    // the screen's tool state after calibration: brush, segment 2, radius 1.5 voxels (not counted)
     this.tool = 'brush';
     this.segment = 2;
-    this.radius = radiusMm;
+    Object.assign(this.counts, emptyCounts());
     return this.cal;
   }
 }

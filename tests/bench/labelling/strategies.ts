@@ -117,7 +117,6 @@ export async function correctToTarget(d: AnnotatorDriver, c: CaseContext, o: Str
     for (const k of travelOrder([...plans.keys()], d.slice)) {
       await d.gotoSlice(k);
       await runBrushPlan(d, plans.get(k)!);
-      await d.settle(() => true, `corrections on slice ${k}`);
     }
     await save(d);
   }
@@ -137,7 +136,6 @@ export async function strategyBrush(d: AnnotatorDriver, c: CaseContext, o: Strat
       const harmful = Uint8Array.from(ref, (v) => (v !== cls ? 1 : 0));
       await runBrushPlan(d, [{ segment: cls, strokes: planBrush({ w: X, h: Y, data: target }, harmful, o.radii) }]);
     }
-    await d.settle(() => true, `slice ${k}`);
   }
   await save(d);
   return correctToTarget(d, c, o);
