@@ -240,11 +240,19 @@ export function trainingOps(deps: LoopDeps): TrainingOps {
         reasons.push({ field: 'data', text: `Fingerprint of ${fp.cases} labelled case(s): median shape ${fp.medianShape.map((v) => Math.round(v)).join('×')}, median spacing ${fp.medianSpacing.map((v) => v.toFixed(2)).join('×')} mm (${fp.modality}).` });
         // The fingerprint's notes: spacing applies to every model; patch/batch/voxel budget describe the 3D plan.
         for (const n of plan.notes) {
-          if (/spacing/.test(n)) reasons.push({ field: 'plan', text: `Resampling: ${n}.` });
+          // A 2D plan (2D images, thick slices) is the one trained: all its notes apply (issue 17).
+          if (plan.dims === '2d') reasons.push({ field: 'plan', text: `Plan: ${n}.` });
+          else if (/spacing/.test(n)) reasons.push({ field: 'plan', text: `Resampling: ${n}.` });
           else reasons.push({ field: 'plan3d', text: `If you choose a 3D model: ${n}.` });
         }
         reasons.push({ field: 'architecture', text: `2D U-Net: on this machine's ${os.cpus().length} CPU core(s) without a GPU a 2D step is about 20× cheaper than a 3D step (docs/ml-results.md); choose unet3d when a GPU backend loads.` });
-        reasons.push({ field: 'patchSize', text: `Patch ${options.patchSize.join('×')} covers the largest slice at the target spacing, rounded up to a multiple of 2^(depth-1).` });
+        const cov = plan.context2d && (plan.context2d.source === '2d-images' || plan.context2d.coarsened) ? plan.context2d.coverage : null;
+        reasons.push({
+          field: 'patchSize',
+          text: cov
+            ? `Patch ${options.patchSize.join('×')} covers ${cov.map((c) => `${Math.round(100 * c)}%`).join(' × ')} of the median image at the plan's spacing, within the step budget.`
+            : `Patch ${options.patchSize.join('×')} covers the largest slice at the target spacing, rounded up to a multiple of 2^(depth-1).`,
+        });
         reasons.push({ field: 'batchSize', text: `Batch ${options.batchSize} slices${options.loss.batchDice ? ', Dice over the whole batch (most slices hold little foreground; nnU-Net 2D)' : ''}.` });
         reasons.push({ field: 'augmentation', text: `Flips ${options.augmentation.flipProbability}, rotation ${options.augmentation.rotationProbability}, scaling ${options.augmentation.scaleProbability}, elastic ${options.augmentation.elasticProbability} (elastic off for 2D as in nnU-Net v2: also the costliest).` });
         reasons.push({ field: 'budget', text: 'A 30-minute budget: the reference CPU PyTorch run reaches its Dice in that time here; use epochs for a fixed amount of work.' });
