@@ -119,12 +119,14 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-function timeOurs(layer: { run(k: Kernel): tf.Tensor }, k: Kernel): number {
+function timeOurs(layer: { run(k: Kernel): tf.Tensor }, k: Kernel): { ms: number; cpuMs: number } {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const out = layer.run(k);
   const ms = performance.now() - t0; // wasm kernels are synchronous: the output is computed here
+  const c = process.cpuUsage(c0); // all threads of this process: wasm pthreads, addon threads
   out.dispose();
-  return ms;
+  return { ms, cpuMs: (c.user + c.system) / 1000 };
 }
 
 function maxRelDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -155,6 +157,7 @@ console.log(`PyTorch ${info.torch}: ${info.threads} intra-op / ${info.interop} i
 type Side = 'wasm' | 'native' | 'torch';
 const sides: Side[] = native.loaded ? ['wasm', 'native', 'torch'] : ['wasm', 'torch'];
 const times = new Map<string, number[]>();
+const cpuTimes = new Map<string, number[]>();
 const key = (li: number, k: Kernel, s: Side): string => `${li}:${k}:${s}`;
 const ours = layers.map((l, i) => ourLayer(l, 100 + 10 * i));
 
@@ -182,16 +185,18 @@ for (let r = 0; r < warmup + rounds; r++) {
       // Rotate the order each round so no side always runs right after another one.
       for (let j = 0; j < sides.length; j++) {
         const s = sides[(j + r) % sides.length];
-        let ms: number;
-        if (s === 'torch') ms = (await torch.ask<{ ms: number }>({ cmd: 'run', layer: li, kernel: k })).ms;
+        let m: { ms: number; cpuMs: number };
+        if (s === 'torch') m = await torch.ask<{ ms: number; cpuMs: number }>({ cmd: 'run', layer: li, kernel: k });
         else {
           setNativeConvEnabled(s === 'native');
-          ms = timeOurs(ours[li], k);
+          m = timeOurs(ours[li], k);
         }
         if (r >= warmup) {
-          const list = times.get(key(li, k, s)) ?? [];
-          list.push(ms);
-          times.set(key(li, k, s), list);
+          for (const [map, v] of [[times, m.ms], [cpuTimes, m.cpuMs]] as const) {
+            const list = map.get(key(li, k, s)) ?? [];
+            list.push(v);
+            map.set(key(li, k, s), list);
+          }
         }
       }
     }
@@ -209,11 +214,14 @@ const ratio = (a: number[] | undefined, b: number[] | undefined): string => (!a 
 console.log(`\n${rounds} rounds after ${warmup} warm-up; ms min/median per call; load ${Math.min(...loads).toFixed(2)}-${maxLoad.toFixed(2)} on ${cores} cores`);
 const head = ['layer', 'kernel', 'x/step', 'wasm', ...(native.loaded ? ['native'] : []), 'torch', 'wasm/torch', ...(native.loaded ? ['native/torch', 'wasm/native'] : [])];
 const rows: string[][] = [head];
-const total: Record<Side, Record<Kernel, number>> = { wasm: { fwd: 0, dW: 0, dX: 0 }, native: { fwd: 0, dW: 0, dX: 0 }, torch: { fwd: 0, dW: 0, dX: 0 } };
+const zero = (): Record<Side, Record<Kernel, number>> => ({ wasm: { fwd: 0, dW: 0, dX: 0 }, native: { fwd: 0, dW: 0, dX: 0 }, torch: { fwd: 0, dW: 0, dX: 0 } });
+const total = zero();
+const cpuTotal = zero();
 layers.forEach((l, li) => {
   KERNELS.forEach((k, ki) => {
     const [w, n, t] = (['wasm', 'native', 'torch'] as Side[]).map((s) => times.get(key(li, k, s)));
     for (const [s, xs] of [['wasm', w], ['native', n], ['torch', t]] as [Side, number[] | undefined][]) if (xs) total[s][k] += l.count[ki] * median(xs);
+    for (const s of sides) cpuTotal[s][k] += l.count[ki] * median(cpuTimes.get(key(li, k, s)) ?? [0]);
     rows.push([l.name, k, String(l.count[ki]), fmt(w), ...(native.loaded ? [fmt(n)] : []), fmt(t), ratio(w, t), ...(native.loaded ? [ratio(n, t), ratio(w, n)] : [])]);
   });
 });
@@ -226,6 +234,13 @@ for (const k of [...KERNELS, 'all'] as const) {
   const parts = sides.map((s) => `${s} ${sum(s).toFixed(0)}`).join(', ');
   const rs = refused ? 'ratios refused (load)' : sides.filter((s) => s !== 'torch').map((s) => `${s}/torch ${(sum(s) / sum('torch')).toFixed(2)}x`).join(', ');
   console.log(`  ${k.padEnd(4)} ${parts}; ${rs}`);
+}
+// CPU time = work done, whatever the wall clock; under load it is the less distorted number, but
+// it is not a speed: a side that idles threads (waiting) costs less CPU than it costs time.
+console.log('\nper unet3d step, process CPU ms (all threads; sum of count x median):');
+for (const k of [...KERNELS, 'all'] as const) {
+  const sum = (s: Side): number => (k === 'all' ? KERNELS.reduce((a, kk) => a + cpuTotal[s][kk], 0) : cpuTotal[s][k]);
+  console.log(`  ${k.padEnd(4)} ${sides.map((s) => `${s} ${sum(s).toFixed(0)}`).join(', ')}`);
 }
 if (diffs.length) console.log(`\nnative vs wasm kernels, max |diff| / max |wasm|:\n  ${diffs.join('\n  ')}`);
 if (refused) console.log(`\nNo ratio printed: the 1-minute load average reached ${maxLoad.toFixed(2)} > ${cores} cores; other work competed for the CPU. Re-run in a quiet window.`);

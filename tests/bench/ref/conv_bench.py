@@ -3,7 +3,7 @@
 Protocol: one JSON object per line on stdin, one per line on stdout.
   {"cmd": "setup", "threads": 2, "layers": [{"x": [N,C,D,H,W], "w": [...], "stride": s,
    "padding": p, "transposed": bool}, ...]}           -> {"torch": version, "threads": t, "interop": i}
-  {"cmd": "run", "layer": i, "kernel": "fwd"|"dW"|"dX"} -> {"ms": wall ms of that one call}
+  {"cmd": "run", "layer": i, "kernel": "fwd"|"dW"|"dX"} -> {"ms": wall ms, "cpuMs": process CPU ms of that one call}
 fwd is aten.convolution; dW / dX are aten.convolution_backward with the output mask of that one
 gradient: the very calls autograd makes for torch.nn.functional.conv3d / conv_transpose3d.
 """
@@ -34,15 +34,16 @@ def main():
             x, w, gy, s, p, t = layers[int(c["layer"])]
             k = c["kernel"]
             with torch.no_grad():
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 if k == "fwd":
                     r = torch.ops.aten.convolution(x, w, None, s, p, [1, 1, 1], t, [0, 0, 0], 1)
                 else:
                     mask = [k == "dX", False, k == "dW"]
                     r = torch.ops.aten.convolution_backward(gy, x, w, None, s, p, [1, 1, 1], t, [0, 0, 0], 1, mask)
                 ms = (time.perf_counter() - t0) * 1000
+                cpu = (time.process_time() - c0) * 1000
             del r
-            out = {"ms": ms}
+            out = {"ms": ms, "cpuMs": cpu}
         else:
             out = {"error": "unknown cmd"}
         sys.stdout.write(json.dumps(out) + "\n")
