@@ -10,6 +10,37 @@ export const EVALUATION_SPLITS = ['test', 'val', 'train', 'pool', 'all'] as cons
 export const EvaluationSplit = z.enum(EVALUATION_SPLITS);
 export const EMPTY_CASES = ['none', 'both', 'pred', 'ref'] as const;
 
+/** Per-structure measurements (core/evaluation/structure-measures.ts): 2D images get the first six, 3D volumes volume and max diameter. */
+export const MEASURE_KEYS = ['areaMm2', 'perimeterMm', 'majorAxisMm', 'minorAxisMm', 'circumferenceMm', 'volumeMm3', 'maxDiameterMm'] as const;
+export type MeasureKey = (typeof MEASURE_KEYS)[number];
+export const MeasureKeySchema = z.enum(MEASURE_KEYS);
+/** Name and unit of each measure as shown (its error has the same unit). */
+export const MEASURES: Readonly<Record<MeasureKey, { name: string; unit: 'mm' | 'mm²' | 'mm³' }>> = {
+  areaMm2: { name: 'area', unit: 'mm²' },
+  perimeterMm: { name: 'perimeter', unit: 'mm' },
+  majorAxisMm: { name: 'major axis', unit: 'mm' },
+  minorAxisMm: { name: 'minor axis', unit: 'mm' },
+  circumferenceMm: { name: 'circumference (ellipse)', unit: 'mm' },
+  volumeMm3: { name: 'volume', unit: 'mm³' },
+  maxDiameterMm: { name: 'max diameter', unit: 'mm' },
+};
+const Measures = z.object(Object.fromEntries(MEASURE_KEYS.map((k) => [k, z.number().optional()])) as Record<MeasureKey, z.ZodOptional<z.ZodNumber>>);
+const CaseMeasurements = z.object({
+  dims: z.union([z.literal(2), z.literal(3)]),
+  classes: z.array(z.object({ label: z.number().int(), pred: Measures.nullable(), ref: Measures.nullable() })),
+});
+export const MeasurementSummaryRow = z.object({
+  label: z.number().int(),
+  key: MeasureKeySchema,
+  n: z.number().int(),
+  oneEmpty: z.number().int(),
+  meanAbsError: Num,
+  meanError: Num,
+  meanAbsRelError: Num,
+  refMean: Num,
+  predMean: Num,
+});
+
 export const EvaluationModel = z.object({
   id: Id,
   version: z.number().int(),
@@ -63,6 +94,7 @@ export const EvaluationCaseRow = z.object({
   classes: z.array(ClassCell),
   meanDice: Num,
   meanHd95: Num,
+  measurements: CaseMeasurements,
 });
 export type EvaluationCaseRow = z.infer<typeof EvaluationCaseRow>;
 
@@ -98,6 +130,8 @@ export const ModelEvaluationView = z.object({
   ),
   patients: z.array(z.object({ patient: z.string(), sites: z.array(z.string()), cases: z.number().int(), meanDice: Num, meanHd95: Num })),
   worst: z.array(z.object({ imageId: Id, image: z.string(), patient: z.string(), site: z.string(), meanDice: Num, dice: z.array(z.object({ label: z.number().int(), dice: z.number() })) })),
+  /** Error of the prediction's measurements against the reference's (mm, mm², mm³), per class and measure. */
+  measurements: z.array(MeasurementSummaryRow),
 });
 export type ModelEvaluationView = z.infer<typeof ModelEvaluationView>;
 

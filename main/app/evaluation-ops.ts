@@ -68,6 +68,7 @@ export function evaluationView(ev: ModelEvaluation): ModelEvaluationView {
       classes: c.metrics.classes.map((k) => ({ label: k.label, dice: k.dice, iou: k.iou, hd95: k.hd95, assd: k.assd, refVolumeMm3: k.refVolumeMm3, predVolumeMm3: k.predVolumeMm3, empty: k.empty })),
       meanDice: c.metrics.mean.dice,
       meanHd95: c.metrics.mean.hd95,
+      measurements: c.measurements,
     })),
     skipped: ev.skipped.map((k) => ({ imageId: String(k.imageId), image: k.image, reason: k.reason })),
     overall: s.overall.map(summaryRow),
@@ -90,6 +91,7 @@ export function evaluationView(ev: ModelEvaluation): ModelEvaluationView {
       return { patient: p.patientId, sites: p.sites, cases: p.caseIds.length, meanDice: mean?.dice ?? null, meanHd95: mean?.hd95 ?? null };
     }),
     worst: s.worst.map((w) => ({ imageId: w.caseId, image: byId.get(w.caseId)?.image ?? w.caseId, patient: w.patientId, site: w.site, meanDice: w.meanDice, dice: w.dice })),
+    measurements: ev.measurements,
   };
 }
 

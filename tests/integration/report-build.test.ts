@@ -306,3 +306,52 @@ describe('leakage stops the evaluation', () => {
     store.database.prepare("UPDATE images SET split = 'train' WHERE id = ?").run(img.id);
   });
 });
+
+describe.skipIf(!existsSync(PY))('per-structure measurements in the report (python3 with skimage/scipy required)', () => {
+  it('measures prediction and reference of every case as skimage regionprops / scipy do, and the MAE is their mean |difference|', () => {
+    const cases = report.primary.cases;
+    const files = cases.flatMap((c) => [
+      path.join(dir, store.predictions.get(c.predictionId as number)?.path ?? ''),
+      path.join(dir, store.labelVersions.get(c.referenceLabelVersionId as number)?.path ?? ''),
+    ]);
+    const masks = files.map((file) => ({ file, labels: [1, 2] }));
+    const refScript = new URL('../../main/core/evaluation/ref/structure_measures_ref.py', import.meta.url).pathname;
+    const py = JSON.parse(execFileSync(PY, [refScript], { input: JSON.stringify({ masks }), maxBuffer: 16 * 1024 * 1024 }).toString()) as ({ volume_mm3: number; diameter_faces_mm: number } | null)[];
+    const errors: Record<string, number[]> = {};
+    cases.forEach((c, i) => {
+      expect(c.measurements.dims).toBe(3);
+      for (const [j, label] of [1, 2].entries()) {
+        const pyPred = py[(2 * i) * 2 + j];
+        const pyRef = py[(2 * i + 1) * 2 + j];
+        const ours = c.measurements.classes.find((k) => k.label === label)!;
+        if (!pyPred) expect(ours.pred).toBeNull();
+        else {
+          expect(ours.pred!.volumeMm3).toBeCloseTo(pyPred.volume_mm3, 6);
+          expect(ours.pred!.maxDiameterMm).toBeCloseTo(pyPred.diameter_faces_mm, 6);
+        }
+        expect(ours.ref!.volumeMm3).toBeCloseTo(pyRef!.volume_mm3, 6);
+        expect(ours.ref!.maxDiameterMm).toBeCloseTo(pyRef!.diameter_faces_mm, 6);
+        if (pyPred && pyRef) {
+          (errors[`${label}:volumeMm3`] ??= []).push(pyPred.volume_mm3 - pyRef.volume_mm3);
+          (errors[`${label}:maxDiameterMm`] ??= []).push(pyPred.diameter_faces_mm - pyRef.diameter_faces_mm);
+        }
+      }
+    });
+    const rows = report.primary.measurements;
+    expect(rows.map((r) => r.key).sort()).toEqual(['maxDiameterMm', 'maxDiameterMm', 'volumeMm3', 'volumeMm3']);
+    for (const r of rows) {
+      const e = errors[`${r.label}:${r.key}`] ?? [];
+      expect(r.n).toBe(e.length);
+      if (!e.length) continue;
+      expect(r.meanAbsError).toBeCloseTo(e.reduce((s, x) => s + Math.abs(x), 0) / e.length, 6);
+      expect(r.meanError).toBeCloseTo(e.reduce((s, x) => s + x, 0) / e.length, 6);
+    }
+    // the fixture's predictions are shifted references (translation keeps volume and diameter, so
+    // the errors are near 0 unless the border cuts a mask); a class present on one side only is counted
+    for (const r of rows) {
+      const one = cases.filter((c) => { const k = c.measurements.classes.find((x) => x.label === r.label)!; return (k.pred === null) !== (k.ref === null); }).length;
+      expect(r.oneEmpty).toBe(one);
+    }
+    expect(rows.find((r) => r.label === 2)?.oneEmpty).toBe(1); // V1_EMPTY_CLASS2: v1 predicts no class 2 there
+  });
+});

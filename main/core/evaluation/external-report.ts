@@ -9,6 +9,7 @@ import { ProjectStore } from '../project';
 import type { ModelRow } from '../project/types';
 import { reportFromExternalCases, type ExternalCase, type ReportClass } from './report';
 import { exportReport, type ReportFormat } from './report-export';
+import { caseMeasurements } from './structure-measures';
 import { volumeMetrics } from './volume-metrics';
 
 /** The report format a file name asks for (its extension picks it). */
@@ -41,7 +42,8 @@ export async function writeExternalReport(
   const cases: ExternalCase[] = [];
   for (const p of pairs) {
     const [pred, ref] = await Promise.all([readNifti(p.pred), readNifti(p.ref)]);
-    cases.push({ id: p.id, metrics: volumeMetrics(pred, ref, { classes, names: { pred: `prediction of ${p.id}`, ref: p.ref } }) });
+    const metrics = volumeMetrics(pred, ref, { classes, names: { pred: `prediction of ${p.id}`, ref: p.ref } });
+    cases.push({ id: p.id, metrics, measurements: caseMeasurements(pred.data, ref.data, ref.shape, ref.spacing, classes) });
   }
   const model = models.length > 1 ? { ...models[0], architecture: `ensemble of ${models.map((m) => `v${m.version}`).join('+')}` } : models[0];
   const report = reportFromExternalCases({ project, model, classes: schema, cases });

@@ -21,6 +21,7 @@ import { LABEL_SOURCES } from '../project/types';
 import { summarizeEvaluation, type CaseRecord, type EvaluationSummary } from './aggregate';
 import { comparePaired, type PairedComparison } from './compare';
 import { segmentationMetrics, type SegmentationMetrics } from './metrics';
+import { caseMeasurements, summarizeMeasurements, type CaseMeasurements, type MeasurementSummaryRow } from './structure-measures';
 import { assertSameLabelGeometry } from './volume-metrics';
 
 export interface EvaluationReportOptions {
@@ -68,6 +69,8 @@ export interface ReportCase {
   patientInTraining: boolean;
   predictionId: number | null;
   metrics: SegmentationMetrics;
+  /** Each class measured in the prediction and in the reference (mm, mm², mm³). */
+  measurements: CaseMeasurements;
 }
 
 export interface SkippedImage {
@@ -81,6 +84,8 @@ export interface ModelEvaluation {
   cases: ReportCase[];
   skipped: SkippedImage[];
   summary: EvaluationSummary;
+  /** Error of the prediction's measurements against the reference's, per class and measure. */
+  measurements: MeasurementSummaryRow[];
 }
 
 export interface ReportComparison {
@@ -116,6 +121,7 @@ export const REPORT_CONVENTIONS: readonly string[] = [
   'One mask empty ("prediction empty" / "reference empty"): Dice 0, distances undefined — left out of distance means and counted separately.',
   'Size strata: terciles of the reference volume (mm³) over the cases where the class is present; "absent" = reference empty.',
   'Comparison: paired differences B − A on the same cases; 95% percentile bootstrap CI resampling patients (seeded).',
+  'Measurements per structure, from the prediction and from the reference, in mm with the image spacing: 2D images (one slice) area, contour perimeter, moments-ellipse axes and circumference (Ramanujan; the head-circumference measure), maximum diameter; 3D volumes volume and maximum diameter (surface points halfway to the outside neighbour). Error = prediction − reference; MAE = mean |error| over the cases where both hold the structure.',
 ];
 
 export function referenceSourcesOf(option: EvaluationReportOptions['labelSource']): LabelSource[] {
@@ -158,7 +164,11 @@ export function trainingPatientsOf(store: ProjectStore, model: ModelRow): Set<nu
 
 // Metrics of a (prediction, reference) pair never change: both files are immutable and named by
 // sha256. The learning curve re-evaluates every model, so a small cache saves re-reading them.
-const metricCache = new Map<string, SegmentationMetrics>();
+interface PairResult {
+  metrics: SegmentationMetrics;
+  measurements: CaseMeasurements;
+}
+const metricCache = new Map<string, PairResult>();
 const METRIC_CACHE_MAX = 4096;
 
 export async function pairMetrics(
@@ -167,7 +177,7 @@ export async function pairMetrics(
   pred: PredictionRow,
   ref: LabelVersionRow,
   classes: readonly number[],
-): Promise<SegmentationMetrics> {
+): Promise<PairResult> {
   const spacing = img.spacing.slice(0, 3) as [number, number, number];
   const key = `${store.dir}|${pred.sha256}|${ref.sha256}|${classes.join(',')}|${spacing.join(',')}`;
   const hit = metricCache.get(key);
@@ -178,7 +188,7 @@ export async function pairMetrics(
   if (r.shape.some((n, a) => n !== img.shape[a])) {
     throw new SegloopError('LABEL_GEOMETRY_MISMATCH', `${names.ref} has shape (${r.shape.join(', ')}) but image ${img.id} has (${img.shape.join(', ')}).`, names);
   }
-  const m = segmentationMetrics(p, r, { spacing, classes, names });
+  const m: PairResult = { metrics: segmentationMetrics(p, r, { spacing, classes, names }), measurements: caseMeasurements(p.data, r.data, r.shape, spacing, classes) };
   if (metricCache.size >= METRIC_CACHE_MAX) metricCache.delete(metricCache.keys().next().value as string);
   metricCache.set(key, m);
   return m;
@@ -226,7 +236,7 @@ async function evaluateModel(
       continue;
     }
     const classes = c.ref.labelledClasses ? fgClasses.filter((k) => c.ref?.labelledClasses?.includes(k)) : fgClasses;
-    const metrics = await pairMetrics(store, c.img, pred, c.ref, classes);
+    const { metrics, measurements } = await pairMetrics(store, c.img, pred, c.ref, classes);
     cases.push({
       caseId: String(c.img.id),
       imageId: c.img.id,
@@ -240,9 +250,10 @@ async function evaluateModel(
       patientInTraining: trainingPatients.has(c.img.patientId),
       predictionId: pred.id,
       metrics,
+      measurements,
     });
   }
-  return { model: reportModel(model), cases, skipped, summary: summarizeEvaluation(toCaseRecords(cases), { worstN }) };
+  return { model: reportModel(model), cases, skipped, summary: summarizeEvaluation(toCaseRecords(cases), { worstN }), measurements: summarizeMeasurements(cases.map((c) => c.measurements)) };
 }
 
 export function toCaseRecords(cases: readonly ReportCase[]): CaseRecord[] {
@@ -333,6 +344,7 @@ export interface ExternalCase {
   patient?: string;
   site?: string;
   metrics: SegmentationMetrics;
+  measurements: CaseMeasurements;
 }
 
 /**
@@ -360,8 +372,15 @@ export function reportFromExternalCases(input: {
     patientInTraining: false,
     predictionId: null,
     metrics: c.metrics,
+    measurements: c.measurements,
   }));
-  const primary: ModelEvaluation = { model: reportModel(input.model), cases, skipped: [], summary: summarizeEvaluation(toCaseRecords(cases), { worstN: input.worstN ?? 10 }) };
+  const primary: ModelEvaluation = {
+    model: reportModel(input.model),
+    cases,
+    skipped: [],
+    summary: summarizeEvaluation(toCaseRecords(cases), { worstN: input.worstN ?? 10 }),
+    measurements: summarizeMeasurements(cases.map((c) => c.measurements)),
+  };
   return {
     project: input.project,
     generatedAt: new Date().toISOString(),

@@ -4,25 +4,13 @@
 // area, contour perimeter, ellipse axes and circumference (the head-circumference measure) and the
 // maximum diameter; a 3D volume gets its volume and maximum diameter. Definitions:
 // core/imaging/shape-measures.ts (2D) and core/imaging/max-diameter.ts (3D).
+import { MEASURE_KEYS, type MeasureKey } from '../../../shared/evaluation-schema';
 import { maxDiameterMm } from '../imaging/max-diameter';
 import { measureSlice } from '../imaging/shape-measures';
 import type { Vec3 } from '../imaging/geometry';
 
-export const MEASURE_KEYS = ['areaMm2', 'perimeterMm', 'majorAxisMm', 'minorAxisMm', 'circumferenceMm', 'volumeMm3', 'maxDiameterMm'] as const;
-export type MeasureKey = (typeof MEASURE_KEYS)[number];
 export const MEASURES_2D: readonly MeasureKey[] = ['areaMm2', 'perimeterMm', 'majorAxisMm', 'minorAxisMm', 'circumferenceMm', 'maxDiameterMm'];
 export const MEASURES_3D: readonly MeasureKey[] = ['volumeMm3', 'maxDiameterMm'];
-
-/** The unit of each measure (its error has the same unit). */
-export const MEASURE_UNITS: Readonly<Record<MeasureKey, 'mm' | 'mm²' | 'mm³'>> = {
-  areaMm2: 'mm²',
-  perimeterMm: 'mm',
-  majorAxisMm: 'mm',
-  minorAxisMm: 'mm',
-  circumferenceMm: 'mm',
-  volumeMm3: 'mm³',
-  maxDiameterMm: 'mm',
-};
 
 export type StructureMeasures = Partial<Record<MeasureKey, number>>;
 
