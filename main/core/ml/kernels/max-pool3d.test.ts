@@ -69,7 +69,7 @@ describe('MaxPool3D kernel', () => {
   ];
   for (const { shape, k, s, pad } of cases) {
     it(`forward and gradient equal a brute-force max: [${shape.join(',')}] k${k} s${s} ${pad}`, () => {
-      const x = tf.randomNormal(shape, 0, 1, 'float32', shape[1]) as tf.Tensor5D;
+      const x = tf.randomNormal(shape as [number, number, number, number, number], 0, 1, 'float32', shape[1]) as tf.Tensor5D;
       const xs = x.dataSync() as Float32Array;
       const y = tf.maxPool3d(x, k, s, pad);
       const r = tf.randomNormal(y.shape, 0, 1, 'float32', 7);
