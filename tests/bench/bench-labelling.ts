@@ -22,6 +22,8 @@ import { ensureRendererBuilt, launchBrowser, missingPrerequisite, serveProject }
 import { ROOT } from '../e2e/test-project';
 import { benchCaseNames, createBenchProject, type BenchCase } from './labelling/bench-project';
 import { COST_MODEL, describeCostModel, simulatedSeconds, type ActionCounts } from './labelling/cost-model';
+import { HIPPOCAMPUS } from '../data-root';
+import { dryRun } from './labelling/dry-run';
 import { AnnotatorDriver } from './labelling/page-driver';
 import { dice } from './labelling/plan';
 import { CLASSES, latestLabel, openLabelling, strategyBrush, strategyContours, strategyCorrectPrediction, type CaseContext, type StrategyOptions } from './labelling/strategies';
@@ -42,14 +44,16 @@ const opts = {
   target: Number(arg('target', '0.9')),
   trainEpochs: Number(arg('train-epochs', '6')),
   trainSteps: Number(arg('train-steps', '30')),
+  maxRounds: Number(arg('max-rounds', '3')),
   keep: process.argv.includes('--keep'),
+  dryRun: process.argv.includes('--dry-run'),
   out: arg('out', ''),
 };
 if (!Number.isInteger(opts.cases) || opts.cases < 1) throw new Error('--cases must be a positive integer');
 if (!['a', 'b', 'c', 'all'].includes(opts.strategy)) throw new Error('--strategy must be a, b, c or all');
 if (!Number.isInteger(opts.k) || opts.k < 2) throw new Error('--k must be an integer >= 2 (fill between slices needs gaps)');
 const strategies: Strategy[] = opts.strategy === 'all' ? ['c', 'a', 'b'] : [opts.strategy as Strategy];
-const sOpts: StrategyOptions = { target: opts.target, k: opts.k, radii: [2, 1], maxRounds: 3 };
+const sOpts: StrategyOptions = { target: opts.target, k: opts.k, radii: [2, 1], maxRounds: opts.maxRounds };
 
 interface Row {
   strategy: Strategy;
@@ -97,7 +101,6 @@ async function acceptPrediction(d: AnnotatorDriver, predictionId: string): Promi
   await page.locator(`[data-testid="review-row-${predictionId}"]`).click();
   await page.waitForFunction((id) => document.querySelector('[data-testid="review-screen"]')?.getAttribute('data-loaded-prediction') === id, predictionId, { timeout: 120_000 });
   await page.locator('[data-testid="review-accept"]').click();
-  d.counts.buttons++;
   await page.waitForFunction(() => /ccepted/.test(document.querySelector('[data-testid="review-status"]')?.textContent ?? ''), null, { timeout: 120_000 });
   await page.locator('a[href="#/cases"]').first().click();
 }
@@ -112,7 +115,28 @@ async function savedVersionsSince(c: CaseContext, afterId: string): Promise<{ n:
   }
 }
 
+/** --dry-run: strategies a and b planned in memory (no browser): PLANNED counts and Dice, not measured. */
+async function dryMain(): Promise<void> {
+  const rows: Row[] = [];
+  console.log(`bench:labelling --dry-run (planned, no browser): ${opts.cases} case(s), k=${opts.k}, target ${opts.target}; load average ${loadavg()}`);
+  console.log(`cost model: ${describeCostModel()}`);
+  for (const name of benchCaseNames(opts.cases)) {
+    const refVol = await readNifti(path.join(HIPPOCAMPUS, 'labels', `${name}.nii.gz`));
+    const ref = Uint8Array.from(refVol.data);
+    for (const s of strategies.filter((x): x is 'a' | 'b' => x !== 'c')) {
+      const t0 = Date.now();
+      const r = await dryRun(s, ref, refVol.shape as [number, number, number], refVol.spacing as [number, number, number], sOpts);
+      let painted = 0;
+      for (const v of r.labels) if (v) painted++;
+      rows.push({ strategy: s, case: name, counts: r.counts, voxelsPainted: painted, saves: 1 + r.rounds, correctionRounds: r.rounds, simulatedS: simulatedSeconds(r.counts), dice1: dice(r.labels, ref, 1), dice2: dice(r.labels, ref, 2), mean: (dice(r.labels, ref, 1) + dice(r.labels, ref, 2)) / 2, startMean: 0, wallS: (Date.now() - t0) / 1000 });
+    }
+  }
+  console.log(`\n${renderTable(rows)}\n(PLANNED: strokes applied in memory; voxels painted = labelled voxels of the result)`);
+  if (opts.out) writeFileSync(opts.out, JSON.stringify({ opts, costModel: COST_MODEL, dryRun: true, rows }, null, 1));
+}
+
 async function main(): Promise<void> {
+  if (opts.dryRun) return dryMain();
   const why = missingPrerequisite();
   if (why) throw new Error(`bench:labelling needs a browser: ${why}`);
   const started = Date.now();
@@ -167,8 +191,8 @@ async function main(): Promise<void> {
         });
         const rounds = s === 'a' ? await strategyBrush(d, c, sOpts) : s === 'b' ? await strategyContours(d, c, sOpts) : await strategyCorrectPrediction(d, c, sOpts);
         const saved = await savedVersionsSince(c, start.id);
-        // every save is a button press
-        d.counts.buttons += saved.n;
+        // every save is a button press, and so is c's Accept (counted here: calibration resets the counts)
+        d.counts.buttons += saved.n + (s === 'c' ? 1 : 0);
         const end = (await latestLabel(c)).labels;
         const row: Row = {
           strategy: s,
