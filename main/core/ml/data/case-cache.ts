@@ -10,11 +10,11 @@
 // File format (little-endian):
 //   "SLCASE01" | u32 header length | header JSON (utf-8) | zero padding to 8 bytes |
 //   payload = channels x float32[n] | label as uint8[n] (uint16[n] when numClasses > 256)
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { TEMP_MARKER } from '../../base/fs';
+import { TEMP_MARKER, defaultIo, diskFullError, isDiskFullError, type AtomicWriteIo } from '../../base/fs';
 import type { PreprocessSpec } from './preprocess';
 import type { Grid } from './grid';
 import type { Vec3 } from './resample';
@@ -189,4 +189,29 @@ export async function removeStaleTempFiles(cacheDir: string, plan: string, minAg
     removed.push(name);
   }
   return removed;
+}
+
+/**
+ * Atomic write of a cache file: temp file in the same folder + rename, like base/fs
+ * writeFileAtomic but without its fsyncs. The file is derived data and checked on every read,
+ * so a file torn by a power cut is recomputed; two fsyncs per case cost more than the case on a
+ * busy disk. A full disk is DISK_FULL and leaves no temp file behind.
+ */
+export async function writeCaseFile(file: string, bytes: Uint8Array, io: AtomicWriteIo = defaultIo): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    const handle = await fsp.open(tmp, 'wx');
+    try {
+      await io.write(handle, bytes);
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    if (isDiskFullError(err)) throw diskFullError(file, err);
+    throw err;
+  }
 }

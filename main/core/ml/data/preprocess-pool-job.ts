@@ -1,12 +1,12 @@
 // One case's preprocessing as the pool runs it (in a worker thread, or in-process as the
 // fallback): hash the image and label files, take the cache file when it is valid for those
-// bytes and this plan, else read + preprocessCase + write the cache file atomically. The same
+// bytes and this plan, else read + preprocessCase + write the cache file atomically (temp + rename). The same
 // function runs in both places, so the pool's arrays are bitwise the sequential ones.
 import { promises as fsp } from 'node:fs';
 import { SegloopError, type ErrorData } from '../../../../shared/errors';
-import { sha256File, writeFileAtomic, type AtomicWriteIo } from '../../base/fs';
+import { sha256File, type AtomicWriteIo } from '../../base/fs';
 import { readNifti } from '../../imaging/nifti';
-import { caseFilePath, decodeCase, decodedBytes, encodeCase } from './case-cache';
+import { caseFilePath, decodeCase, decodedBytes, encodeCase, writeCaseFile } from './case-cache';
 import { preprocessCase, type PreprocessSpec } from './preprocess';
 import type { Vec3 } from './resample';
 
@@ -85,7 +85,7 @@ export async function runPoolJob(job: PoolJob, io?: AtomicWriteIo): Promise<Pool
   const inMemory = (warning?: ErrorData): PoolResult => ({ index: job.index, kind: 'memory', images: pre.images.map((g) => g.data), label: pre.label!.data, meta, warning, reason });
   if (!miss || !job.writeCache) return inMemory();
   try {
-    await writeFileAtomic(miss.file, encodeCase({ images: pre.images, label: pre.label, scale: pre.scale, originalShape: pre.originalShape }, { planHash: job.planHash, imageSha256: miss.imageSha256, labelSha256: miss.labelSha256, numClasses: job.spec.numClasses }), io);
+    await writeCaseFile(miss.file, encodeCase({ images: pre.images, label: pre.label, scale: pre.scale, originalShape: pre.originalShape }, { planHash: job.planHash, imageSha256: miss.imageSha256, labelSha256: miss.labelSha256, numClasses: job.spec.numClasses }), io);
   } catch (err) {
     // The cache is an optimisation: a full disk keeps this case in memory and says so (the pool
     // stops writing), it does not fail the training.

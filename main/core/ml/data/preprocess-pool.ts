@@ -17,6 +17,7 @@ import { checkCache, runPoolJob, type CacheMiss, type PoolJob, type PoolResult }
 import type { PreprocessSpec } from './preprocess';
 
 export const MAX_THREADS = 8;
+const CHECKS_IN_FLIGHT = 8;
 
 export interface PoolCase {
   id: string;
@@ -135,38 +136,56 @@ export async function preprocessCases(cases: readonly PoolCase[], opts: PoolOpti
     if (stale.length) opts.log?.(`preprocessing cache: removed ${stale.length} temp file(s) left by interrupted writes`);
   }
   // Hits first, in this thread: a warm cache costs hashing + reading, and no thread start-up.
+  // Threads start at the first miss, so their start-up overlaps the remaining checks.
+  let starting: Promise<PromiseSettledResult<Worker>[]> | null = null;
+  const startPool = (remaining: number): void => {
+    const n = Math.min(opts.threads ?? defaultPoolSize(remaining), remaining);
+    if (n > 0) starting ??= Promise.allSettled(Array.from({ length: n }, () => startWorker()));
+  };
+  // A few checks in flight hide the file-system latency (the hashing itself is quick).
   const todo: number[] = [];
-  for (let i = 0; i < total; i++) {
-    if (!opts.cacheDir) {
-      todo.push(i);
-      continue;
-    }
-    if (opts.signal?.aborted) throw cancelled();
-    const checked = await checkCache({ index: i, imagePath: cases[i].imagePath, labelPath: cases[i].labelPath, planHash: plan, cacheDir: opts.cacheDir });
-    if ('kind' in checked) accept(checked);
-    else {
-      known.set(i, checked);
-      todo.push(i);
-    }
+  if (!opts.cacheDir) {
+    todo.push(...cases.keys());
+    startPool(total);
   }
+  else {
+    const cacheDir = opts.cacheDir;
+    let nextCheck = 0;
+    const checker = async (): Promise<void> => {
+      while (nextCheck < total) {
+        if (opts.signal?.aborted) throw cancelled();
+        const i = nextCheck++;
+        const checked = await checkCache({ index: i, imagePath: cases[i].imagePath, labelPath: cases[i].labelPath, planHash: plan, cacheDir });
+        if ('kind' in checked) accept(checked);
+        else {
+          known.set(i, checked);
+          todo.push(i);
+          startPool(total - i);
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(CHECKS_IN_FLIGHT, total) }, checker));
+    } catch (err) {
+      for (const r of starting ? await (starting as Promise<PromiseSettledResult<Worker>[]>) : []) if (r.status === 'fulfilled') await r.value.terminate();
+      throw err;
+    }
+    todo.sort((a, b) => a - b);
+  }
+  const settled = starting ? await (starting as Promise<PromiseSettledResult<Worker>[]>) : [];
+  let workers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const startError = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (startError || workers.length > todo.length) {
+    const keep = startError ? 0 : todo.length;
+    for (const w of workers.slice(keep)) await w.terminate();
+    workers = workers.slice(0, keep);
+  }
+  if (startError) opts.log?.(`preprocessing: worker threads could not start (${(startError.reason as Error).message}); preprocessing in this process, one image at a time`, 'warn');
   if (todo.length === 0) return { results, threads: 0, hits, seconds: (performance.now() - t0) / 1000, diskFull };
   phaseStart = performance.now();
   phaseDone = 0;
 
-  let threads = opts.threads ?? defaultPoolSize(todo.length);
-  let workers: Worker[] = [];
-  if (threads > 0) {
-    try {
-      workers = await Promise.all(Array.from({ length: Math.min(threads, todo.length) }, () => startWorker()));
-    } catch (err) {
-      for (const w of workers) void w.terminate();
-      workers = [];
-      threads = 0;
-      opts.log?.(`preprocessing: worker threads could not start (${(err as Error).message}); preprocessing in this process, one image at a time`, 'warn');
-    }
-  }
-
-  if (threads === 0) {
+  if (workers.length === 0) {
     for (const i of todo) {
       if (opts.signal?.aborted) throw cancelled();
       accept(await runPoolJob(jobOf(i), opts.io));
