@@ -1,10 +1,11 @@
 // Preprocessing of a collection by a pool of worker threads: each thread decodes, resamples and
 // normalises one case at a time (preprocess-pool-job.ts) and writes it to the cache; the caller
 // gets per-image progress with an ETA. Cache hits are checked first in the calling thread (a warm
-// cache starts no thread); only misses go to the pool. Worker threads, not processes: the arrays come back by
-// transfer, without a copy. Size: os.availableParallelism() (2 here), at most MAX_THREADS and the
-// number of cases. Where the thread entry cannot start (a bundle built without it), the same jobs
-// run in-process, one after the other, and a warning says so.
+// cache starts no thread); only misses go to the pool. Worker threads, not processes: the arrays
+// come back by transfer, without a copy. Size: os.availableParallelism() (2 here), at most
+// MAX_THREADS and the number of misses; fewer than MIN_CASES_FOR_THREADS misses are computed
+// in-process. Where the thread entry cannot start (a bundle built without it), the same jobs run
+// in-process, one after the other, and a warning says so.
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,7 +56,11 @@ export interface PoolOutcome {
   diskFull: ErrorData | null;
 }
 
+/** Below this many images to compute, starting threads costs more than it saves: in-process. */
+export const MIN_CASES_FOR_THREADS = 4;
+
 export function defaultPoolSize(cases: number): number {
+  if (cases < MIN_CASES_FOR_THREADS) return 0;
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(MAX_THREADS, cores, cases));
 }
