@@ -53,6 +53,20 @@ describe('segloop evaluate on stored predictions', () => {
     for (const name of TEST_CASES) expect(out).toContain(name);
   });
 
+  it('prints the measurements vs reference: volume (ml) and max diameter (mm) per class with MAE, and per case', () => {
+    const r = segloop(['evaluate', dir, '--model', String(fx.v1.id)]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('measurements vs reference');
+    const rows = expected.primary.measurements;
+    const vol = rows.find((m) => m.label === 1 && m.key === 'volumeMm3')!;
+    expect(r.stdout).toMatch(new RegExp(`^\\s+anterior hippocampus\\s+volume\\s+ml\\s+${vol.n}\\s+${(vol.refMean! / 1000).toFixed(3)}\\s+${(vol.predMean! / 1000).toFixed(3)}\\s+${(vol.meanAbsError! / 1000).toFixed(3)}`, 'm'));
+    const dia = rows.find((m) => m.label === 2 && m.key === 'maxDiameterMm')!;
+    expect(r.stdout).toMatch(new RegExp(`^\\s+posterior hippocampus\\s+max diameter\\s+mm\\s+${dia.n}\\s+${dia.refMean!.toFixed(2)}`, 'm'));
+    expect(r.stdout).toContain('measurements per case');
+    // the case whose class 2 v1 left empty: no prediction value, no error
+    expect(r.stdout).toMatch(new RegExp(`${V1_EMPTY_CLASS2}\\s+posterior hippocampus\\s+— / [\\d.]+ / —`));
+  });
+
   it('--report writes self-contained HTML, the same CSV as the core export, and refuses other extensions', () => {
     const html = path.join(dir, 'out', 'report.html');
     const r1 = segloop(['evaluate', dir, '--model', String(fx.v1.id), '--compare', String(fx.v2.id), '--report', html]);

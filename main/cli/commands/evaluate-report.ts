@@ -5,6 +5,7 @@
 // writeExternalReport (core/evaluation/external-report.ts) gives evaluate --images/--labels the same
 // report for external data.
 import path from 'node:path';
+import { MEASURES, type MeasureKey } from '../../../shared/evaluation-schema';
 import { SegloopError } from '../../../shared/errors';
 import { idFromString } from '../../core/base/ids';
 import type { ClassKey, ClassSummary } from '../../core/evaluation/aggregate';
@@ -12,6 +13,7 @@ import { learningCurve } from '../../core/evaluation/learning-curve';
 import { reportFormatOf } from '../../core/evaluation/external-report';
 import { buildEvaluationReport, type EvaluationReport, type ModelEvaluation } from '../../core/evaluation/report';
 import { exportReport } from '../../core/evaluation/report-export';
+import { measureError } from '../../core/evaluation/structure-measures';
 import { ProjectStore, SPLITS, writeFileAtomic, type Split } from '../../core/project';
 import { emit } from '../output';
 
@@ -93,8 +95,37 @@ function modelText(report: EvaluationReport, ev: ModelEvaluation): string[] {
     byId.get(w.caseId)?.image ?? w.caseId, byId.get(w.caseId)?.imageId === null ? '—' : w.caseId, w.patientId, w.site, f3(w.meanDice),
     (byId.get(w.caseId)?.metrics.classes ?? []).filter((k) => k.empty !== 'none').map((k) => `${name(k.label)}: ${k.empty === 'pred' ? 'prediction' : k.empty === 'ref' ? 'reference' : 'both'} empty`).join('; '),
   ])]).map((l) => `  ${l}`));
+  out.push('', ...measurementText(ev, name));
   for (const k of ev.skipped.slice(0, 10)) out.push(`  skipped ${k.image} (image ${k.imageId}): ${k.reason}`);
   if (ev.skipped.length > 10) out.push(`  … ${ev.skipped.length - 10} more skipped`);
+  return out;
+}
+
+/** Volumes are shown in ml (1 ml = 1000 mm³), every other measure in its own unit. */
+function shown(key: MeasureKey, v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—';
+  return key === 'volumeMm3' ? (v / 1000).toFixed(3) : v.toFixed(2);
+}
+
+function measurementText(ev: ModelEvaluation, name: (l: ClassKey) => string): string[] {
+  if (!ev.measurements.length) return [];
+  const unit = (key: MeasureKey): string => (key === 'volumeMm3' ? 'ml' : MEASURES[key].unit);
+  const out = ['measurements vs reference (error = prediction − reference; MAE over the cases where both hold the structure)'];
+  out.push(...columns([['class', 'measure', 'unit', 'n', 'reference mean', 'prediction mean', 'MAE', 'bias', 'MAE %', 'one empty'], ...ev.measurements.map((r) => [
+    name(r.label), MEASURES[r.key].name, unit(r.key), String(r.n), shown(r.key, r.refMean), shown(r.key, r.predMean), shown(r.key, r.meanAbsError),
+    r.meanError === null ? '—' : `${r.meanError >= 0 ? '+' : ''}${shown(r.key, r.meanError)}`, r.meanAbsRelError === null ? '—' : (100 * r.meanAbsRelError).toFixed(1), String(r.oneEmpty),
+  ])]).map((l) => `  ${l}`));
+  const keys = [...new Set(ev.measurements.map((r) => r.key))];
+  const rows = [['image', 'class', ...keys.map((k) => `${MEASURES[k].name} ${unit(k)} pred / ref / error`)]];
+  for (const c of ev.cases) {
+    for (const k of c.measurements.classes) {
+      rows.push([c.image, name(k.label), ...keys.map((key) => {
+        const e = measureError(k, key);
+        return `${shown(key, k.pred?.[key])} / ${shown(key, k.ref?.[key])} / ${e === null ? '—' : `${e >= 0 ? '+' : ''}${shown(key, e)}`}`;
+      })]);
+    }
+  }
+  out.push('', 'measurements per case', ...columns(rows).map((l) => `  ${l}`));
   return out;
 }
 
