@@ -1,4 +1,6 @@
-// npm run bench:conv -- [--rounds 5] [--warmup 1] [--threads 2] [--layers all|L0]
+// npm run bench:conv -- [--rounds 5] [--warmup 1] [--threads 2] [--layers all|L0] [--step]
+// --step: instead, the trainer's whole unet3d step (registry model, createTrainStep) with the addon
+// on and off, alternating in one process (bench:train times it against PyTorch).
 // Per-kernel times of the 3D convolutions of one unet3d training step (registry defaults: depth 4,
 // widths 16-32-64-128, max-pool down, 2x2x2 transposed conv up, 1x1 head; plan shape 40x56x40,
 // batch 2): forward, filter gradient (dW) and input gradient (dX) of every distinct layer, on
@@ -17,6 +19,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../../main/core/ml/backend';
+import { createLoss } from '../../main/core/ml/losses';
+import { createModel } from '../../main/core/ml/models';
+import { createTrainStep } from '../../main/core/ml/trainer-step';
 import { loadNativeConv, nativeConvThreads, setNativeConvEnabled } from '../../main/core/ml/kernels/native-conv3d';
 
 function arg(name: string, fallback: string): string {
@@ -150,6 +155,29 @@ const cores = os.cpus().length;
 const report = await initBackend({ prefer: 'wasm', threads });
 const native = loadNativeConv();
 console.log(`wasm backend, ${report.threads} threads (SIMD ${report.simd}); ${native.reason}; native threads ${nativeConvThreads()}; ${cores} cores`);
+if (process.argv.includes('--step')) {
+  if (!native.loaded) throw new Error(`--step compares the addon on/off: ${native.reason}`);
+  const { model } = createModel('unet3d', { dims: 3, depth: 4, baseWidth: 16, numClasses: 3 }, { seed: 7 });
+  const x = tf.randomNormal([N, ...L0, 1], 0, 1, 'float32', 7);
+  const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([N, ...L0], 0, 3, 'float32', 8)), 'int32'));
+  const step = createTrainStep({ model, optimizer: tf.train.adam(1e-3), loss: createLoss({ numClasses: 3 }), useLabelledFlags: false });
+  const st: Record<'wasm' | 'native', number[]> = { wasm: [], native: [] };
+  const ld = [os.loadavg()[0]];
+  for (let r = 0; r < warmup + rounds; r++) {
+    for (const s of (r % 2 ? ['native', 'wasm'] : ['wasm', 'native']) as ('wasm' | 'native')[]) {
+      setNativeConvEnabled(s === 'native');
+      const t0 = performance.now();
+      await step({ x: tf.clone(x), y: tf.clone(y), caseIds: [] });
+      if (r >= warmup) st[s].push(performance.now() - t0);
+    }
+    ld.push(os.loadavg()[0]);
+  }
+  const hi = Math.max(...ld);
+  const mm = (xs: number[]): string => `${Math.min(...xs).toFixed(0)}/${median(xs).toFixed(0)}`;
+  console.log(`unet3d 40x56x40 b2 training step, ms min/median over ${rounds} (ABAB): conv3d on wasm kernels ${mm(st.wasm)}, on the native addon ${mm(st.native)}; ` +
+    (hi > cores ? `ratio refused (load ${Math.min(...ld).toFixed(1)}-${hi.toFixed(1)} > ${cores} cores)` : `wasm/native ${(median(st.wasm) / median(st.native)).toFixed(2)}x (load ${Math.min(...ld).toFixed(1)}-${hi.toFixed(1)})`));
+  process.exit(0);
+}
 const torch = new Torch();
 const info = await torch.ask<{ torch: string; threads: number; interop: number }>({ cmd: 'setup', threads, layers: layers.map(torchLayer) });
 console.log(`PyTorch ${info.torch}: ${info.threads} intra-op / ${info.interop} inter-op threads`);
