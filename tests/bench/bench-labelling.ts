@@ -23,7 +23,7 @@ import { ROOT } from '../e2e/test-project';
 import { benchCaseNames, createBenchProject, type BenchCase } from './labelling/bench-project';
 import { COST_MODEL, describeCostModel, simulatedSeconds, type ActionCounts } from './labelling/cost-model';
 import { HIPPOCAMPUS } from '../data-root';
-import { dryRun } from './labelling/dry-run';
+import { dryRun, dryRunCorrect } from './labelling/dry-run';
 import { AnnotatorDriver } from './labelling/page-driver';
 import { dice } from './labelling/plan';
 import { CLASSES, latestLabel, openLabelling, strategyBrush, strategyContours, strategyCorrectPrediction, type CaseContext, type StrategyOptions } from './labelling/strategies';
@@ -47,6 +47,7 @@ const opts = {
   maxRounds: Number(arg('max-rounds', '3')),
   keep: process.argv.includes('--keep'),
   dryRun: process.argv.includes('--dry-run'),
+  predictionsFrom: arg('predictions-from', ''),
   out: arg('out', ''),
 };
 if (!Number.isInteger(opts.cases) || opts.cases < 1) throw new Error('--cases must be a positive integer');
@@ -115,7 +116,20 @@ async function savedVersionsSince(c: CaseContext, afterId: string): Promise<{ n:
   }
 }
 
-/** --dry-run: strategies a and b planned in memory (no browser): PLANNED counts and Dice, not measured. */
+/** The newest prediction of the case `name` (by patient id) in a kept bench project. */
+async function predictionOf(dir: string, name: string): Promise<Uint8Array> {
+  const store = await ProjectStore.open(dir, { readOnly: true });
+  try {
+    const img = store.images.list().find((i) => i.sourceName === `${name}.nii.gz`);
+    const p = img ? store.predictions.listForImage(img.id).at(-1) : undefined;
+    if (!p) throw new Error(`no prediction of ${name} in ${dir}`);
+    return Uint8Array.from((await readNifti(await store.resolve(p.path))).data);
+  } finally {
+    store.close();
+  }
+}
+
+/** --dry-run: strategies planned in memory (no browser): PLANNED counts and Dice, not measured. */
 async function dryMain(): Promise<void> {
   const rows: Row[] = [];
   console.log(`bench:labelling --dry-run (planned, no browser): ${opts.cases} case(s), k=${opts.k}, target ${opts.target}; load average ${loadavg()}`);
@@ -123,12 +137,27 @@ async function dryMain(): Promise<void> {
   for (const name of benchCaseNames(opts.cases)) {
     const refVol = await readNifti(path.join(HIPPOCAMPUS, 'labels', `${name}.nii.gz`));
     const ref = Uint8Array.from(refVol.data);
-    for (const s of strategies.filter((x): x is 'a' | 'b' => x !== 'c')) {
+    for (const s of strategies) {
       const t0 = Date.now();
-      const r = await dryRun(s, ref, refVol.shape as [number, number, number], refVol.spacing as [number, number, number], sOpts);
+      const shape = refVol.shape as [number, number, number];
+      const spacing = refVol.spacing as [number, number, number];
+      let start = 0;
+      let r;
+      if (s === 'c') {
+        // c needs a prediction: the newest one of this case in a project made by an earlier browser run (--keep)
+        if (!opts.predictionsFrom) {
+          console.log(`  ${name} c: skipped (--dry-run plans c only with --predictions-from <bench project kept with --keep>)`);
+          continue;
+        }
+        const pred = await predictionOf(opts.predictionsFrom, name);
+        start = (dice(pred, ref, 1) + dice(pred, ref, 2)) / 2;
+        r = dryRunCorrect(pred, ref, shape, spacing, sOpts);
+      } else {
+        r = await dryRun(s, ref, shape, spacing, sOpts);
+      }
       let painted = 0;
       for (const v of r.labels) if (v) painted++;
-      rows.push({ strategy: s, case: name, counts: r.counts, voxelsPainted: painted, saves: 1 + r.rounds, correctionRounds: r.rounds, simulatedS: simulatedSeconds(r.counts), dice1: dice(r.labels, ref, 1), dice2: dice(r.labels, ref, 2), mean: (dice(r.labels, ref, 1) + dice(r.labels, ref, 2)) / 2, startMean: 0, wallS: (Date.now() - t0) / 1000 });
+      rows.push({ strategy: s, case: name, counts: r.counts, voxelsPainted: painted, saves: 1 + r.rounds, correctionRounds: r.rounds, simulatedS: simulatedSeconds(r.counts), dice1: dice(r.labels, ref, 1), dice2: dice(r.labels, ref, 2), mean: (dice(r.labels, ref, 1) + dice(r.labels, ref, 2)) / 2, startMean: start, wallS: (Date.now() - t0) / 1000 });
     }
   }
   console.log(`\n${renderTable(rows)}\n(PLANNED: strokes applied in memory; voxels painted = labelled voxels of the result)`);

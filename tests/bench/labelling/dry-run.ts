@@ -140,3 +140,13 @@ export async function dryRun(strategy: 'a' | 'b', ref: Uint8Array, shape: [numbe
   const rounds = corrections(sim, ref, shape, o);
   return { counts: sim.counts, rounds, labels: sim.labels };
 }
+
+/** Strategy c planned: the accepted prediction, a check pass over every slice with the structure, corrections. */
+export function dryRunCorrect(pred: Uint8Array, ref: Uint8Array, shape: [number, number, number], spacing: [number, number, number], o: StrategyOptions): DryResult {
+  const sim = new SimAnnotator(pred.slice(), shape, Math.floor(shape[2] / 2), spacing[0]);
+  sim.counts.buttons++; // accept in Review
+  const slices = [...new Set(CLASSES.flatMap((c) => [...slicesWith(ref, shape, c), ...slicesWith(pred, shape, c)]))];
+  for (const k of travelOrder(slices, sim.slice)) sim.gotoSlice(k);
+  const rounds = corrections(sim, ref, shape, o);
+  return { counts: sim.counts, rounds, labels: sim.labels };
+}
