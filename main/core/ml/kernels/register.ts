@@ -11,7 +11,7 @@ import { fastReduce, fastSlice } from './reductions';
 import { registerFusedNorm } from './norm-fused';
 import { loadNativeConv, nativeConv3dFilterGrad, nativeConv3dForward, nativeConv3dInputGrad } from './native-conv3d';
 import { util } from '@tensorflow/tfjs-core';
-import { maxPool3dForward, maxPool3dGrad } from './max-pool3d';
+import { maxPool2dGrad, maxPool3dForward, maxPool3dGrad } from './max-pool';
 
 type Inputs = Record<string, TensorInfo>;
 type Impl = (r: KernelRunner, backend: KernelBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | null;
@@ -38,6 +38,7 @@ const INPUT_NAMES: Record<string, string[]> = {
   SplitV: ['x'],
   MaxPool3D: ['x'],
   MaxPool3DGrad: ['dy', 'input'],
+  MaxPoolGrad: ['dy', 'input'],
 };
 
 function dilationsAreOne(attrs: NamedAttrMap): boolean {
@@ -92,9 +93,11 @@ const IMPLS: Record<string, Impl> = {
       return out;
     });
   },
-  // The stock wasm MaxPool3D returns wrong maxima for some windows (see max-pool3d.ts).
+  // The stock wasm MaxPool3D returns wrong maxima for some windows, its MaxPoolGrad routes some
+  // gradients to the wrong pixel (see max-pool.ts).
   MaxPool3D: (_r, b, { x }, attrs) => maxPool3dForward(b, x, attrs),
   MaxPool3DGrad: (_r, b, { dy, input }, attrs) => maxPool3dGrad(b, dy, input, attrs),
+  MaxPoolGrad: (_r, b, { dy, input }, attrs) => (input.shape.length === 4 ? maxPool2dGrad(b, dy, input, attrs) : null),
 };
 
 /** Kernels we replace per backend. cpu: its conv gradients are naive loops (a 2D U-Net step > 20 min). */
