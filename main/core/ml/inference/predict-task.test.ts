@@ -50,10 +50,12 @@ describe('predict task on onnxruntime', () => {
     const ort = await predictWith('auto', file, meta, sha);
     expect(ort.res.inference).toHaveLength(1);
     expect(ort.res.inference[0].path).toBe('onnxruntime');
+    expect(ort.res.backend).toMatch(/^onnxruntime, \d+ threads$/);
     expect(ort.res.inference[0].threads).toBeGreaterThanOrEqual(1);
     expect(ort.logs.some((l) => /model 1 \(unet3d\): inference on onnxruntime-node/.test(l))).toBe(true);
     const tfjs = await predictWith('tfjs', file, meta, sha);
     expect(tfjs.res.inference[0].path).toBe('tfjs');
+    expect(tfjs.res.backend).toMatch(/^(wasm|cpu|tensorflow)/);
     expect(tfjs.labels.length).toBe(ort.labels.length);
     let differ = 0;
     for (let v = 0; v < ort.labels.length; v++) if (ort.labels[v] !== tfjs.labels[v]) differ++;

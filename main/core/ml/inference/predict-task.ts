@@ -36,6 +36,7 @@ export interface PredictCaseResult {
 }
 
 export interface PredictResult {
+  /** What computed the forward passes: 'onnxruntime, N threads', or the tfjs backend's name. */
   backend: string;
   /** The engine that ran each model's forward passes (engine.ts): path + one line for logs. */
   inference: { path: InferenceEngine['path']; threads: number | null; describe: string }[];
@@ -103,5 +104,8 @@ export async function runPrediction(raw: unknown, ctx: { signal: AbortSignal; em
   }
   for (const e of engines) await e.dispose();
   for (const m of models) m.model.dispose();
-  return { backend: backend.name, inference: engines.map((e) => ({ path: e.path, threads: e.threads, describe: e.describe })), cases: results };
+  // `backend` names what computed the forward passes (the CLI prints it, predictions store it):
+  // onnxruntime when every model ran there, the tfjs backend otherwise.
+  const ran = [...new Set(engines.map((e) => (e.path === 'onnxruntime' ? `onnxruntime, ${e.threads} threads` : backend.name)))].join(' + ');
+  return { backend: ran, inference: engines.map((e) => ({ path: e.path, threads: e.threads, describe: e.describe })), cases: results };
 }
