@@ -82,6 +82,25 @@ describe.skipIf(skipReason !== null)(`evaluation screen in the browser${skipReas
     await page.screenshot({ path: path.join(ARTIFACTS, 'evaluation-cases.png') });
   });
 
+  it('shows the measurements vs reference (volume in ml, max diameter in mm) with their MAE, and per case', async () => {
+    await page.locator('[data-testid="eval-compare"]').selectOption('');
+    await page.waitForSelector('[data-testid="eval-measurements"] td');
+    for (const r of expected.primary.measurements) {
+      const row = await cells(page, `[data-testid="measure-${r.label}-${r.key}"] td`);
+      const v = (x: number | null): string => (x === null ? '—' : r.key === 'volumeMm3' ? (x / 1000).toFixed(3) : x.toFixed(2));
+      expect(row.slice(1, 3)).toEqual(r.key === 'volumeMm3' ? ['volume', 'ml'] : ['max diameter', 'mm']);
+      expect(row[3]).toMatch(new RegExp(`^${r.n}`));
+      expect(row.slice(4, 7)).toEqual([v(r.refMean), v(r.predMean), v(r.meanAbsError)]);
+    }
+    await page.locator('[data-testid="eval-measurements-cases"] summary').click();
+    expect(await page.locator('[data-testid="eval-measurements-cases"] tbody tr').count()).toBe(expected.primary.cases.length * 2);
+    await page.locator('[data-testid="eval-measurements"]').scrollIntoViewIfNeeded();
+    await page.locator('[data-testid="eval-measurements"]').screenshot({ path: path.join(ARTIFACTS, 'evaluation-measurements.png') });
+    // back to the comparison the next steps download
+    await page.locator('[data-testid="eval-compare"]').selectOption(String(fx.v1.id));
+    await page.waitForSelector('[data-testid="eval-comparison"] td');
+  });
+
   it('sorts the per-case table and downloads the same CSV as the core export', async () => {
     await page.locator('[data-testid="sort-meanDice"]').click(); // already the sort key: now descending
     const first = await page.locator('[data-testid^="eval-case-"]').first().locator('td').first().textContent();

@@ -1,14 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import type { EvaluationReportView, LearningCurveView } from '../../../../shared/evaluation-schema';
-import { curveGeometry, flattenCases, niceTicks, sortCases } from './evaluation-view';
+import { curveGeometry, flattenCases, measurementCases, measureUnit, measureValue, niceTicks, signedMeasure, sortCases } from './evaluation-view';
 
 const cell = (label: number, dice: number, hd95: number | null, empty: 'none' | 'pred' = 'none') => ({ label, dice, iou: dice / (2 - dice), hd95, assd: hd95, refVolumeMm3: 100, predVolumeMm3: 90, empty });
 const evalCase = (id: string, d1: number, d2: number, h2: number | null, empty: 'none' | 'pred' = 'none') => ({
   imageId: id, image: `img${id}`, patient: `p${id}`, site: 'A', referenceSource: 'imported', referenceFromModel: false, patientInTraining: false,
   classes: [cell(1, d1, 1), cell(2, d2, h2, empty)], meanDice: (d1 + d2) / 2, meanHd95: h2 === null ? 1 : (1 + h2) / 2,
+  measurements: {
+    dims: 3 as const,
+    classes: [
+      { label: 1, pred: { volumeMm3: 1000 * d1, maxDiameterMm: 30 }, ref: { volumeMm3: 900, maxDiameterMm: 31.5 } },
+      { label: 2, pred: empty === 'pred' ? null : { volumeMm3: 500, maxDiameterMm: 20 }, ref: { volumeMm3: 450, maxDiameterMm: 20 } },
+    ],
+  },
 });
 const model = (version: number, cases: ReturnType<typeof evalCase>[]) => ({
   model: { id: String(version), version, status: 'candidate', architecture: 'x' }, cases, skipped: [], overall: [], bySite: [], bySize: [], patients: [], worst: [],
+  measurements: (['volumeMm3', 'maxDiameterMm'] as const).map((key) => ({ label: 1, key, n: cases.length, oneEmpty: 0, meanAbsError: 1, meanError: -1, meanAbsRelError: 0.1, refMean: 10, predMean: 9 })),
 });
 
 const view: EvaluationReportView = {
@@ -27,6 +35,19 @@ describe('evaluation view helpers', () => {
     expect(rows[0].meanDiceB).toBeCloseTo(0.85, 12);
     expect(rows[0].deltaDice).toBeCloseTo(0.1, 12);
     expect(rows[1]).toMatchObject({ meanDiceB: null, deltaDice: null, hd95_2: null, flags: 'posterior: prediction empty' });
+  });
+
+  it('lists each case and class with prediction, reference and error per measure; volumes in ml', () => {
+    const { keys, rows } = measurementCases(view);
+    expect(keys).toEqual(['volumeMm3', 'maxDiameterMm']);
+    expect(rows).toHaveLength(6);
+    expect(rows[0]).toMatchObject({ imageId: '1', label: 1 });
+    expect(rows[0].cells[0]).toEqual({ key: 'volumeMm3', pred: 800, ref: 900, error: -100 });
+    expect(rows[0].cells[1].error).toBeCloseTo(-1.5, 12);
+    // prediction empty: no value, no error
+    expect(rows[3].cells[0]).toEqual({ key: 'volumeMm3', pred: null, ref: 450, error: null });
+    expect([measureUnit('volumeMm3'), measureValue('volumeMm3', -100), signedMeasure('volumeMm3', 100)]).toEqual(['ml', '-0.100', '+0.100']);
+    expect([measureUnit('circumferenceMm'), measureValue('circumferenceMm', 181.234), signedMeasure('maxDiameterMm', null)]).toEqual(['mm', '181.23', '—']);
   });
 
   it('sorts worst first and keeps undefined distances last in both directions', () => {

@@ -1,7 +1,7 @@
 // Pure helpers of the evaluation screen (flattened per-case rows, sorting, learning-curve
 // geometry), kept out of the component so they can be tested without a browser.
 import { niceTicks } from '../../../../shared/chart-ticks';
-import type { EvaluationReportView, LearningCurveView } from '../../../../shared/evaluation-schema';
+import { MEASURES, type EvaluationReportView, type LearningCurveView, type MeasureKey } from '../../../../shared/evaluation-schema';
 
 export type SortDir = 'asc' | 'desc';
 export type CellValue = string | number | null;
@@ -135,4 +135,45 @@ export function curveGeometry(curve: LearningCurveView, axis: 'images' | 'minute
     xLabel: axis === 'images' ? 'labelled images in training snapshot' : 'annotation minutes (recorded)',
     missing: curve.points.filter((p) => p.meanDice !== null).length - usable.length,
   };
+}
+
+/** Volumes are shown in ml (1 ml = 1000 mm³), every other measure in its own unit. */
+export function measureUnit(key: MeasureKey): string {
+  return key === 'volumeMm3' ? 'ml' : MEASURES[key].unit;
+}
+
+export function measureValue(key: MeasureKey, v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—';
+  return key === 'volumeMm3' ? (v / 1000).toFixed(3) : v.toFixed(2);
+}
+
+export function signedMeasure(key: MeasureKey, v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—';
+  return `${v >= 0 ? '+' : ''}${measureValue(key, v)}`;
+}
+
+export interface MeasurementCaseRow {
+  imageId: string;
+  image: string;
+  label: number;
+  /** One cell per measure of the summary, in its order. */
+  cells: { key: MeasureKey; pred: number | null; ref: number | null; error: number | null }[];
+}
+
+/** Per case and class: each measure of the prediction and the reference, and the error pred − ref. */
+export function measurementCases(view: EvaluationReportView): { keys: MeasureKey[]; rows: MeasurementCaseRow[] } {
+  const keys = [...new Set(view.primary.measurements.map((r) => r.key))];
+  const rows = view.primary.cases.flatMap((c) =>
+    c.measurements.classes.map((k) => ({
+      imageId: c.imageId,
+      image: c.image,
+      label: k.label,
+      cells: keys.map((key) => {
+        const pred = k.pred?.[key] ?? null;
+        const ref = k.ref?.[key] ?? null;
+        return { key, pred, ref, error: pred !== null && ref !== null ? pred - ref : null };
+      }),
+    })),
+  );
+  return { keys, rows };
 }
