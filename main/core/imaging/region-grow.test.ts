@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HIPPOCAMPUS } from '../../../tests/data-root';
-import { autoTolerance, floodMask, regionGrow, type Shape3 } from './region-grow';
+import { AUTO_K, autoTolerance, floodMask, regionGrow, type Shape3 } from './region-grow';
 import { readNifti } from './nifti';
 
 interface Req {
@@ -17,7 +17,7 @@ interface Req {
 
 function skimage(image: ArrayLike<number>, labels: Uint8Array, shape: Shape3, req: Req): { labels: Uint8Array; tolerances: number[] } {
   const r = spawnSync('/usr/bin/python3', [path.join(__dirname, 'ref/region_grow_ref.py')], {
-    input: JSON.stringify({ shape, image: Array.from(image), labels: Array.from(labels), ...req }),
+    input: JSON.stringify({ shape, image: Array.from(image), labels: Array.from(labels), autoK: AUTO_K, ...req }),
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });

@@ -8,8 +8,12 @@ import { SegloopError } from '../../../shared/errors';
 export type Shape3 = readonly [number, number, number];
 export type Connectivity = 6 | 18 | 26;
 
-/** Auto tolerance = AUTO_K × the standard deviation of the seed's 3×3×3 neighbourhood (clipped at the border). */
-export const AUTO_K = 2.5;
+/**
+ * Auto tolerance = AUTO_K × the standard deviation of the seed's 3×3×3 neighbourhood (clipped at the
+ * border). Small on purpose: on the hippocampus MR crops a plain flood leaks into most of the volume
+ * from k = 1 (10-50 k of 78 k voxels from seeds inside the structure) — start small, type more.
+ */
+export const AUTO_K = 0.75;
 
 export interface RegionGrowOptions {
   /** voxel indices (x fastest) of the seeds */

@@ -56,6 +56,12 @@ const RANGED_TOOL = { brush: 'SegRangeBrush', sphere: 'SegRangeSphere' } as cons
 const CS_INSTANCES = [...Object.values(CS_TOOL), ...Object.values(RANGED_TOOL)];
 /** Tools that add voxels to the active segment: the paint constraints apply to them. */
 const PAINTING_TOOLS: ReadonlySet<LabelTool> = new Set(['brush', 'sphere', 'threshold']);
+/**
+ * Cornerstone's sphere is an ellipsoid half a slice deeper than the brush radius (it paints every
+ * slice the ball touches); ours is the ball itself — voxel centres within the radius (mm) of the
+ * stroke — so a 4 mm sphere on 5 mm slices stays on one slice. Strokes are trimmed to it.
+ */
+const SPHERE_TOOLS: ReadonlySet<LabelTool> = new Set(['sphere', 'sphereEraser']);
 
 /** Where painting may change voxels (Slicer's "Editable area"): anywhere, only background, or only inside one segment. */
 export type EditableArea = 'everywhere' | 'background' | { inside: number };
@@ -136,7 +142,7 @@ export class SegmentationViewerService {
   private display: LabelDisplay = 'filled';
   private seedListener: ((voxelIndex: number) => void) | null = null;
   /** labels and undo position when a constrained stroke began (see constrainStroke) */
-  private strokeStart: { labels: Uint8Array; top: unknown; undoAvailable: number } | null = null;
+  private strokeStart: { labels: Uint8Array; top: unknown; undoAvailable: number; tool: LabelTool; path: Types.Point3[]; radius: number } | null = null;
 
   constructor() {
     this.volumeId = `${this.id}-image`;
@@ -292,21 +298,42 @@ export class SegmentationViewerService {
           const seed = this.voxelAt(el, ev);
           if (seed !== null) this.seedListener?.(seed);
         }
-        if (ev.button === 0 && PAINTING_TOOLS.has(this.activeTool) && this.isConstrained()) {
+        const tool = this.activeTool;
+        if (ev.button === 0 && ((PAINTING_TOOLS.has(tool) && this.isConstrained()) || SPHERE_TOOLS.has(tool))) {
           const hm = history();
-          this.strokeStart = { labels: this.getLabels(), top: hm.ring[hm.position], undoAvailable: hm.undoAvailable };
+          const at = this.worldAt(el, ev);
+          this.strokeStart = { labels: this.getLabels(), top: hm.ring[hm.position], undoAvailable: hm.undoAvailable, tool, path: at ? [at] : [], radius: this.getBrushSize() };
         }
       };
+      const moved = (ev: PointerEvent): void => {
+        if (!this.strokeStart || !SPHERE_TOOLS.has(this.strokeStart.tool) || !(ev.buttons & 1)) return;
+        const at = this.worldAt(el, ev);
+        if (at) this.strokeStart.path.push(at);
+      };
       el.addEventListener('pointerdown', before, { capture: true });
+      el.addEventListener('pointermove', moved, { capture: true });
       this.listeners.push(() => el.removeEventListener('pointerdown', before, { capture: true }));
+      this.listeners.push(() => el.removeEventListener('pointermove', moved, { capture: true }));
     }
-    // Cornerstone ends a stroke (and records its undo step) in its own mouseup listener on the
-    // document; ours runs after it, from the window, and then trims the stroke to the constraints.
+    // Cornerstone ends a stroke (and records its undo step) in its own listener for the end of the
+    // press; ours sees it first (capture on the window; pointerup, since a prevented pointerdown
+    // suppresses the compatibility mouse events) and trims the stroke once Cornerstone's has run.
     const after = (): void => {
-      if (this.strokeStart) setTimeout(() => this.constrainStroke(), 0);
+      const start = this.strokeStart;
+      this.strokeStart = null;
+      // The sphere strategy writes its voxels (and its undo step) a little after the release:
+      // wait for the step to appear (up to 2 s; a press that changed nothing records none).
+      const attempt = (n: number): void => {
+        const hm = history();
+        if (hm.ring[hm.position] === start!.top && n < 40) setTimeout(() => attempt(n + 1), 50);
+        else this.constrainStroke(start!);
+      };
+      if (start) setTimeout(() => attempt(0), 0);
     };
-    window.addEventListener('mouseup', after);
-    this.listeners.push(() => window.removeEventListener('mouseup', after));
+    window.addEventListener('pointerup', after, { capture: true });
+    window.addEventListener('mouseup', after, { capture: true });
+    this.listeners.push(() => window.removeEventListener('pointerup', after, { capture: true }));
+    this.listeners.push(() => window.removeEventListener('mouseup', after, { capture: true }));
     const edited = (): void => {
       if (this.pendingFill && this.activeTool === 'fill') {
         const snapshot = this.pendingFill;
@@ -430,21 +457,21 @@ export class SegmentationViewerService {
    * go back to what they were, and the stroke's undo step is replaced by one holding only the
    * voxels that stayed (so undo, redo and the unsaved count see the constrained stroke).
    */
-  private constrainStroke(): void {
-    const start = this.strokeStart;
-    this.strokeStart = null;
-    if (!start || this.disposed) return;
+  private constrainStroke(start: NonNullable<SegmentationViewerService['strokeStart']>): void {
+    if (this.disposed) return;
     const before = start.labels;
     const now = this.getLabels();
     const image = cache.getVolume(this.volumeId)?.voxelManager?.getCompleteScalarDataArray?.() as ArrayLike<number> | undefined;
     const { range, area } = this.constraints;
+    const painting = PAINTING_TOOLS.has(start.tool);
+    const inBall = SPHERE_TOOLS.has(start.tool) ? this.ballTest(start.path, start.radius) : () => true;
     const keep: number[] = [];
     const revert: number[] = [];
     for (let i = 0; i < now.length; i++) {
       if (now[i] === before[i]) continue;
-      const allowedArea = area === 'everywhere' || (area === 'background' ? before[i] === 0 : before[i] === area.inside);
-      const allowedRange = !range || !image || (image[i] >= range[0] && image[i] <= range[1]);
-      (allowedArea && allowedRange ? keep : revert).push(i);
+      const allowedArea = !painting || area === 'everywhere' || (area === 'background' ? before[i] === 0 : before[i] === area.inside);
+      const allowedRange = !painting || !range || !image || (image[i] >= range[0] && image[i] <= range[1]);
+      (allowedArea && allowedRange && inBall(i) ? keep : revert).push(i);
     }
     if (revert.length === 0) return;
     const hm = history();
@@ -459,15 +486,41 @@ export class SegmentationViewerService {
     this.onChange?.();
   }
 
-  /** The voxel (x-fastest index) under a pointer event on a viewport element, or null outside the image. */
-  private voxelAt(el: HTMLDivElement, ev: PointerEvent): number | null {
-    const engine = this.engine;
+  /** Whether voxel i's centre lies within `radius` mm of the stroke path (a polyline in world space). */
+  private ballTest(path: Types.Point3[], radius: number): (i: number) => boolean {
     const vol = cache.getVolume(this.segId);
-    if (!engine || !vol) return null;
+    if (!vol || path.length === 0) return () => true;
+    const [X, Y] = vol.dimensions;
+    const r2 = radius * radius * (1 + 1e-9);
+    return (i) => {
+      const p = vol.imageData!.indexToWorld([i % X, Math.floor(i / X) % Y, Math.floor(i / (X * Y))]);
+      for (let s = 0; s < path.length; s++) {
+        const a = path[s];
+        const b = path[Math.min(s + 1, path.length - 1)];
+        const ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        const l2 = ab[0] ** 2 + ab[1] ** 2 + ab[2] ** 2;
+        const t = l2 > 0 ? Math.max(0, Math.min(1, ((p[0] - a[0]) * ab[0] + (p[1] - a[1]) * ab[1] + (p[2] - a[2]) * ab[2]) / l2)) : 0;
+        const d2 = (p[0] - a[0] - t * ab[0]) ** 2 + (p[1] - a[1] - t * ab[1]) ** 2 + (p[2] - a[2] - t * ab[2]) ** 2;
+        if (d2 <= r2) return true;
+      }
+      return false;
+    };
+  }
+
+  private worldAt(el: HTMLDivElement, ev: PointerEvent): Types.Point3 | null {
+    const engine = this.engine;
+    if (!engine) return null;
     const vp = this.viewportIds.map((id) => engine.getViewport(id)).find((v) => v?.element === el);
     if (!vp) return null;
     const rect = el.getBoundingClientRect();
-    const world = vp.canvasToWorld([ev.clientX - rect.left, ev.clientY - rect.top] as Types.Point2);
+    return vp.canvasToWorld([ev.clientX - rect.left, ev.clientY - rect.top] as Types.Point2);
+  }
+
+  /** The voxel (x-fastest index) under a pointer event on a viewport element, or null outside the image. */
+  private voxelAt(el: HTMLDivElement, ev: PointerEvent): number | null {
+    const vol = cache.getVolume(this.segId);
+    const world = this.worldAt(el, ev);
+    if (!vol || !world) return null;
     const ijk = Array.from(coreUtils.transformWorldToIndex(vol.imageData!, world), (v: number) => Math.round(v));
     const [X, Y, Z] = vol.dimensions;
     if (ijk[0] < 0 || ijk[1] < 0 || ijk[2] < 0 || ijk[0] >= X || ijk[1] >= Y || ijk[2] >= Z) return null;

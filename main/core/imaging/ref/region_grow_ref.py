@@ -3,7 +3,7 @@
 stdin: JSON {"shape": [X, Y, Z], "image": [...x fastest...], "labels": [...], "segment": s,
              "seeds": [voxel index...], "tolerance": t | "auto", "connectivity": 6|18|26, "overwrite": bool}
 stdout: JSON {"labels": [...], "tolerances": [...]}. Arrays are numpy (Z, Y, X) so C order is x fastest.
-"auto" tolerance = 2.5 x the population standard deviation of the seed's 3x3x3 neighbourhood.
+"auto" tolerance = autoK (request, default 0.75) x the population standard deviation of the seed's 3x3x3 neighbourhood.
 """
 import json
 import sys
@@ -24,7 +24,7 @@ for s in req["seeds"]:
     y, x = divmod(rem, X)
     if req["tolerance"] == "auto":
         nb = img[max(0, z - 1):z + 2, max(0, y - 1):y + 2, max(0, x - 1):x + 2]
-        tol = 2.5 * float(nb.std())
+        tol = float(req.get("autoK", 0.75)) * float(nb.std())
     else:
         tol = float(req["tolerance"])
     tols.append(tol)
