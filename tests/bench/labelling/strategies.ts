@@ -53,7 +53,7 @@ export async function waitStatus(page: Page, re: RegExp, timeout = 120_000): Pro
 
 /** Opens the case in Labelling from the Cases screen and waits for its first frame. */
 export async function openLabelling(page: Page, imageId: string): Promise<void> {
-  await page.locator('[data-testid="nav-cases"]').click().catch(() => undefined);
+  if ((await page.locator('[data-testid="cases-screen"]').count()) === 0) await page.locator('a[href="#/cases"]').first().click();
   await page.waitForSelector(`[data-testid="case-row-${imageId}"]`, { timeout: 120_000 });
   await page.evaluate(() => performance.clearMarks());
   await page.locator(`[data-testid="case-row-${imageId}"]`).click();
