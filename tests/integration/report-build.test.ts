@@ -353,5 +353,10 @@ describe.skipIf(!existsSync(PY))('per-structure measurements in the report (pyth
       expect(r.oneEmpty).toBe(one);
     }
     expect(rows.find((r) => r.label === 2)?.oneEmpty).toBe(1); // V1_EMPTY_CLASS2: v1 predicts no class 2 there
+    // the HTML export carries the same table (volumes in ml)
+    const html = reportToHtml(report);
+    expect(html).toContain('Measurements vs reference');
+    const vol = rows.find((r) => r.label === 1 && r.key === 'volumeMm3')!;
+    expect(html).toContain(`<td>volume</td><td>ml</td><td>${vol.n}</td><td>${(vol.refMean! / 1000).toFixed(3)}</td>`);
   });
 });

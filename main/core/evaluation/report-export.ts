@@ -2,10 +2,12 @@
 // and one self-contained HTML page (inline CSS and inline SVG charts, no script, no external URL:
 // it opens offline on an air-gapped machine and can be attached to a ticket as is).
 import { niceTicks } from '../../../shared/chart-ticks';
+import { MEASURES, type MeasureKey } from '../../../shared/evaluation-schema';
 import type { ClassKey, ClassSummary, MetricKey } from './aggregate';
 import type { LearningCurve } from './learning-curve';
 import type { ClassMetrics } from './metrics';
 import type { EvaluationReport, ModelEvaluation, ReportClass } from './report';
+import { measureError } from './structure-measures';
 
 export type ReportFormat = 'json' | 'csv' | 'html';
 
@@ -211,6 +213,21 @@ function modelSection(report: EvaluationReport, ev: ModelEvaluation): string {
     ...cls.map((c) => fmt(p.perClass.find((x) => x.label === c.label)?.dice)),
     fmt(p.perClass.find((x) => x.label === 'mean')?.dice), fmt(p.perClass.find((x) => x.label === 'mean')?.hd95, 2),
   ])));
+  if (ev.measurements.length) {
+    // volumes in ml (1 ml = 1000 mm³), other measures in their own unit (mm, mm²)
+    const unit = (k: MeasureKey): string => (k === 'volumeMm3' ? 'ml' : MEASURES[k].unit);
+    const val = (k: MeasureKey, v: number | null | undefined): string => (v === null || v === undefined ? '—' : k === 'volumeMm3' ? (v / 1000).toFixed(3) : v.toFixed(2));
+    const signed = (k: MeasureKey, v: number | null): string => (v === null ? '—' : `${v >= 0 ? '+' : ''}${val(k, v)}`);
+    out.push('<h3>Measurements vs reference (error = prediction − reference)</h3>');
+    out.push(table(['class', 'measure', 'unit', 'n', 'reference mean', 'prediction mean', 'MAE', 'bias', 'MAE %', 'one empty'], ev.measurements.map((r) => [
+      label(r.label), esc(MEASURES[r.key].name), unit(r.key), String(r.n), val(r.key, r.refMean), val(r.key, r.predMean), val(r.key, r.meanAbsError), signed(r.key, r.meanError),
+      r.meanAbsRelError === null ? '—' : (100 * r.meanAbsRelError).toFixed(1), String(r.oneEmpty),
+    ])));
+    const keys = [...new Set(ev.measurements.map((r) => r.key))];
+    out.push(table(['image', 'class', ...keys.map((k) => `${esc(MEASURES[k].name)} ${unit(k)}: pred / ref / error`)], ev.cases.flatMap((c) => c.measurements.classes.map((k) => [
+      esc(c.image), label(k.label), ...keys.map((key) => `${val(key, k.pred?.[key])} / ${val(key, k.ref?.[key])} / ${signed(key, measureError(k, key))}`),
+    ])), 'dense'));
+  }
   out.push('<h3>Per case and class</h3>');
   out.push(table(['image', 'patient', 'site', 'reference', 'class', 'Dice', 'IoU', 'HD95 mm', 'HD mm', 'ASSD mm', 'ref mm³', 'pred mm³', 'empty'], ev.cases.flatMap((c) => c.metrics.classes.map((k) => [
     esc(c.image), esc(c.patient), esc(c.site), `${c.referenceLabelVersionId === null ? '' : `v${c.referenceLabelVersionId} `}${esc(c.referenceSource)}${c.referenceFromModel ? ' ⚠' : ''}`, label(k.label),
