@@ -43,7 +43,7 @@ export function registerEvaluate(program: Command): void {
     .option('--worst <n>', 'stored predictions: length of the worst-cases list', '10')
     .option('--report <file>', 'save the report (with HD95/ASSD, size strata, worst cases) as .html (self-contained), .csv (case x class) or .json')
     .option('--tta', 'test-time flips')
-    .option('--postprocess <spec>', 'none | lcc | min:N (| c6 | c26)', 'none')
+    .option('--postprocess <spec>', 'none | lcc | min:N (| c6 | c18 | c26)', 'none')
     .option('--backend <name>', 'auto|tensorflow-gpu|tensorflow|wasm|cpu')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, f: { model: string; images?: string; labels?: string; split?: string; compare?: string; worst?: string; report?: string; tta?: boolean; postprocess?: string; backend?: string; json?: boolean }) => {

@@ -17,7 +17,7 @@ export function registerPredict(program: Command): void {
     .option('--images <ids>', 'comma-separated image ids (default: every image)')
     .option('--split <split>', `only images of this split (${SPLITS.join('|')})`)
     .option('--tta', 'test-time flips: mean prediction + variance as an uncertainty map')
-    .option('--postprocess <spec>', 'none | lcc | min:N (| c6 | c26), e.g. "lcc,c26"', 'none')
+    .option('--postprocess <spec>', 'none | lcc | min:N (| c6 | c18 | c26), e.g. "lcc,c26"', 'none')
     .option('--backend <name>', 'auto|tensorflow-gpu|tensorflow|wasm|cpu')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, f: { model?: string; images?: string; split?: string; tta?: boolean; postprocess?: string; backend?: string; json?: boolean }) => {
