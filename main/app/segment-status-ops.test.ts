@@ -58,9 +58,9 @@ describe('segment status ops', () => {
     const got = await call('segmentStatus:get', { imageId: '2' });
     expect(got.value.labelVersionId).toBe(saved.value.version.id);
     expect(got.value.tracked).toBe(true);
-    // Class 1 was painted and left out of the list: in progress by default.
+    // Class 1 was painted and left out of the list: done by default.
     expect(got.value.classes.map((c) => [c.classIndex, c.status, c.note, c.author])).toEqual([
-      [1, 'in_progress', null, 'ana'],
+      [1, 'done', null, 'ana'],
       [2, 'flagged', 'motion artefact', 'ana'],
     ]);
 
@@ -89,7 +89,7 @@ describe('segment status ops', () => {
     });
     // The first version's statuses are still there, for the history.
     const old = await call('segmentStatus:get', { imageId: '2', labelVersionId: saved.value.version.id });
-    expect(old.value.classes.map((c) => c.status)).toEqual(['in_progress', 'flagged']);
+    expect(old.value.classes.map((c) => c.status)).toEqual(['done', 'flagged']);
     expect(old.value.history).toHaveLength(4);
   });
 

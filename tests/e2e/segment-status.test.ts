@@ -102,8 +102,8 @@ describe.skipIf(skipReason !== null)(`segment status in Labelling and Cases${ski
     await page.mouse.up();
     const painted = await waitForPainted(page);
     expect(painted).toBeGreaterThan(0);
-    // Painted and not marked otherwise: in progress by itself; posterior untouched stays not started.
-    await page.waitForFunction(() => (document.querySelector('[data-testid="segment-status-1"]') as HTMLSelectElement | null)?.value === 'in_progress');
+    // Painted and not marked otherwise: done by itself; posterior untouched stays not started.
+    await page.waitForFunction(() => (document.querySelector('[data-testid="segment-status-1"]') as HTMLSelectElement | null)?.value === 'done');
     expect(await statusValue(page, 2)).toBe('not_started');
 
     await choose(page, 'segment-status-1', 'done');

@@ -70,7 +70,8 @@ export interface SaveLabelInput {
   secondsSpent: number;
   /**
    * Segment status per foreground class, stored with the version in one transaction. Classes the
-   * list leaves out get the default (in progress if painted, else not started); absent or null:
+   * list leaves out get the default (done if painted — saving is the annotator's statement, as before
+   * statuses existed; in progress must be chosen — else not started); absent or null:
    * the version records no status (untracked: training keeps the older rule).
    */
   segmentStatus?: readonly NewSegmentStatus[] | null;
@@ -84,7 +85,7 @@ export function withDefaultStatuses(store: ProjectStore, voxels: Uint8Array, giv
   const rest = store.labelSchema
     .list()
     .filter((c) => c.idx > 0 && !listed.has(c.idx))
-    .map((c): NewSegmentStatus => ({ classIdx: c.idx, status: painted.has(c.idx) ? 'in_progress' : 'not_started', note: null }));
+    .map((c): NewSegmentStatus => ({ classIdx: c.idx, status: painted.has(c.idx) ? 'done' : 'not_started', note: null }));
   return [...given, ...rest].sort((a, b) => a.classIdx - b.classIdx);
 }
 

@@ -55,12 +55,12 @@ const statusOf = (store: ProjectStore, versionId: number): Record<number, Segmen
   Object.fromEntries([...store.labelVersions.statuses.current(versionId)].map(([k, r]) => [k, r.status]));
 
 describe('segment status', () => {
-  it('is stored with the label version; classes left out get the default (painted = in progress)', async () => {
+  it('is stored with the label version; classes left out get the default (painted = done)', async () => {
     const { store, imageId, reference } = await project();
     // Only anterior (1) painted: posterior is not started by default.
     const onlyAnterior = reference.map((v) => (v === 1 ? 1 : 0));
     const first = await save(store, imageId, null, onlyAnterior, []);
-    expect(statusOf(store, first.row.id)).toEqual({ 1: 'in_progress', 2: 'not_started' });
+    expect(statusOf(store, first.row.id)).toEqual({ 1: 'done', 2: 'not_started' });
 
     const second = await save(store, imageId, first.row.id, reference, [
       { classIdx: 1, status: 'done' },
@@ -72,9 +72,9 @@ describe('segment status', () => {
       [2, 'flagged', 'boundary unclear near the tail', 'ana'],
     ]);
     // The earlier version keeps its statuses: the history of decisions is all there.
-    expect(statusOf(store, first.row.id)).toEqual({ 1: 'in_progress', 2: 'not_started' });
+    expect(statusOf(store, first.row.id)).toEqual({ 1: 'done', 2: 'not_started' });
     expect(store.labelVersions.statuses.historyForImage(imageId).map((r) => [r.labelVersionId, r.classIdx, r.status])).toEqual([
-      [first.row.id, 1, 'in_progress'],
+      [first.row.id, 1, 'done'],
       [first.row.id, 2, 'not_started'],
       [second.row.id, 1, 'done'],
       [second.row.id, 2, 'flagged'],
@@ -85,7 +85,7 @@ describe('segment status', () => {
     expect(audit[1].details).toEqual({
       parentId: first.row.id,
       statuses: [
-        { classIdx: 1, status: 'done', note: null, previous: 'in_progress' },
+        { classIdx: 1, status: 'done', note: null, previous: 'done' },
         { classIdx: 2, status: 'flagged', note: 'boundary unclear near the tail', previous: 'not_started' },
       ],
     });
@@ -131,7 +131,7 @@ describe('segment status', () => {
     expect(store.audit.list().filter((a) => a.action.startsWith('label_version') || a.action.startsWith('segment_status'))).toEqual([]);
     store.database.exec('DROP TRIGGER fail_status');
     const ok = await save(store, imageId, null, reference, [{ classIdx: 1, status: 'done' }]);
-    expect(statusOf(store, ok.row.id)).toEqual({ 1: 'done', 2: 'in_progress' });
+    expect(statusOf(store, ok.row.id)).toEqual({ 1: 'done', 2: 'done' });
   });
 });
 
