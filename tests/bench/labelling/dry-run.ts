@@ -12,7 +12,7 @@ class SimAnnotator {
   // the screen's state after calibration (see AnnotatorDriver.calibrate)
   private tool = 'brush';
   private segment = 2;
-  private radius = 1.5 * this.mmPerVoxel;
+  private radius: number;
   slice: number;
 
   constructor(
@@ -22,6 +22,7 @@ class SimAnnotator {
     readonly mmPerVoxel: number,
   ) {
     this.slice = start;
+    this.radius = 1.5 * mmPerVoxel;
   }
 
   private view(k: number): Uint8Array {
