@@ -335,5 +335,14 @@ describe.skipIf(skipReason !== null)(`3D and constrained labelling tools in the 
     for (const t of ['Sphere brush', 'Sphere eraser', 'Region growing']) expect(help).toContain(t);
     await page.screenshot({ path: path.join(ARTIFACTS, 'labelling-help-1400x900.png') });
     await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('[data-testid="help"]').count()).toBe(0);
+    // L shows the labels as outlines (the checkbox follows), L again filled; displaying edits nothing
+    await page.keyboard.press('l');
+    await expect.poll(() => page.locator('[data-testid="label-outline"]').isChecked()).toBe(true);
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'labelling-outline-1400x900.png') });
+    await page.keyboard.press('l');
+    await expect.poll(() => page.locator('[data-testid="label-outline"]').isChecked()).toBe(false);
+    expect(await unsaved(page)).toBe(0);
   }, 600_000);
 });
