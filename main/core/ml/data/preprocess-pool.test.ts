@@ -71,7 +71,7 @@ afterAll(async () => {
 describe('preprocessing pool', () => {
   it('two worker threads give bitwise the arrays of the sequential preprocessCase, in memory', async () => {
     const progress: PoolProgress[] = [];
-    const out = await preprocessCases(cases, { spec, cacheDir: null, threads: 2, onProgress: (p) => progress.push(p) });
+    const out = await preprocessCases(cases, { spec, cacheDir: null, threads: 2, inlineWhileStarting: false, onProgress: (p) => progress.push(p) });
     expect(out.threads).toBe(2);
     expect(out.results.every((r) => r.kind === 'memory')).toBe(true);
     expectSameAsReference(out.results);
@@ -83,7 +83,8 @@ describe('preprocessing pool', () => {
 
   it('cache: misses on a cold run, hits on a warm one, same bits both times', async () => {
     const cacheDir = path.join(dir, 'cache-a');
-    const cold = await preprocessCases(cases, { spec, cacheDir, threads: 2 });
+    const cold = await preprocessCases(cases, { spec, cacheDir, threads: 2, inlineWhileStarting: false });
+    expect(cold.threads).toBe(2);
     expect(cold.results.map((r) => (r.kind === 'file' ? r.status : r.kind))).toEqual(new Array(N).fill('miss'));
     await readAll(cold.results);
     expectSameAsReference(cold.results);
@@ -168,11 +169,16 @@ describe('preprocessing pool', () => {
     expect(existsSync(planDir) ? readdirSync(planDir) : []).toEqual([]);
   });
 
+  it('computes in this thread while the threads start, and gives the same bits', async () => {
+    const out = await preprocessCases(cases, { spec, cacheDir: null, threads: 2 });
+    expectSameAsReference(out.results);
+  });
+
   it('a bad label is a clear error from the worker thread', async () => {
     const lab = await readNifti(cases[0].labelPath);
     const bad = path.join(dir, 'data', 'bad-label.nii.gz');
     await writeNifti(bad, { ...lab, data: Uint8Array.from(lab.data, (v) => (v ? 7 : 0)) });
-    await expect(preprocessCases([{ ...cases[0], labelPath: bad }, ...cases.slice(1)], { spec, cacheDir: null, threads: 2 })).rejects.toMatchObject({ code: 'LABEL_OUT_OF_SCHEMA' });
+    await expect(preprocessCases([{ ...cases[0], labelPath: bad }, ...cases.slice(1)], { spec, cacheDir: null, threads: 2, inlineWhileStarting: false })).rejects.toMatchObject({ code: 'LABEL_OUT_OF_SCHEMA' });
   });
 });
 

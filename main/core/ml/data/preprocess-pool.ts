@@ -43,6 +43,8 @@ export interface PoolOptions {
   onProgress?: (p: PoolProgress) => void;
   log?: (message: string, level?: 'info' | 'warn') => void;
   signal?: AbortSignal;
+  /** Compute in this thread while the threads start (default true; tests of the threads turn it off). */
+  inlineWhileStarting?: boolean;
   /** In-process only: replaces the write steps (tests simulate a full disk). */
   io?: AtomicWriteIo;
 }
@@ -142,10 +144,11 @@ export async function preprocessCases(cases: readonly PoolCase[], opts: PoolOpti
   }
   // Hits first, in this thread: a warm cache costs hashing + reading, and no thread start-up.
   // Threads start at the first miss, so their start-up overlaps the remaining checks.
-  let starting: Promise<PromiseSettledResult<Worker>[]> | null = null;
+  // In an object: TypeScript does not see the closures assign it and would narrow a `let` to null.
+  const pool: { starting: Promise<PromiseSettledResult<Worker>[]> | null } = { starting: null };
   const startPool = (remaining: number): void => {
     const n = Math.min(opts.threads ?? defaultPoolSize(remaining), remaining);
-    if (n > 0) starting ??= Promise.allSettled(Array.from({ length: n }, () => startWorker()));
+    if (n > 0) pool.starting ??= Promise.allSettled(Array.from({ length: n }, () => startWorker()));
   };
   // A few checks in flight hide the file-system latency (the hashing itself is quick).
   const todo: number[] = [];
@@ -172,12 +175,27 @@ export async function preprocessCases(cases: readonly PoolCase[], opts: PoolOpti
     try {
       await Promise.all(Array.from({ length: Math.min(CHECKS_IN_FLIGHT, total) }, checker));
     } catch (err) {
-      for (const r of starting ? await (starting as Promise<PromiseSettledResult<Worker>[]>) : []) if (r.status === 'fulfilled') await r.value.terminate();
+      for (const r of pool.starting ? await pool.starting : []) if (r.status === 'fulfilled') await r.value.terminate();
       throw err;
     }
     todo.sort((a, b) => a - b);
   }
-  const settled = starting ? await (starting as Promise<PromiseSettledResult<Worker>[]>) : [];
+  phaseStart = performance.now();
+  phaseDone = 0;
+  // Thread start-up is slow on a loaded machine (tens of seconds seen with tsx under load 30):
+  // until the threads are up, this thread computes misses itself, so threads never make it slower.
+  let threadsUp = pool.starting === null || opts.inlineWhileStarting === false;
+  void pool.starting?.then(() => (threadsUp = true));
+  let inline = 0;
+  while (!threadsUp && inline < todo.length) {
+    if (opts.signal?.aborted) {
+      for (const r of await pool.starting!) if (r.status === 'fulfilled') await r.value.terminate();
+      throw cancelled();
+    }
+    accept(await runPoolJob(jobOf(todo[inline++]), opts.io));
+  }
+  todo.splice(0, inline);
+  const settled = pool.starting ? await pool.starting : [];
   let workers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const startError = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (startError || workers.length > todo.length) {
@@ -187,8 +205,6 @@ export async function preprocessCases(cases: readonly PoolCase[], opts: PoolOpti
   }
   if (startError) opts.log?.(`preprocessing: worker threads could not start (${(startError.reason as Error).message}); preprocessing in this process, one image at a time`, 'warn');
   if (todo.length === 0) return { results, threads: 0, hits, seconds: (performance.now() - t0) / 1000, diskFull };
-  phaseStart = performance.now();
-  phaseDone = 0;
 
   if (workers.length === 0) {
     for (const i of todo) {
