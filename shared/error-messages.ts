@@ -62,6 +62,7 @@ export const USER_MESSAGES = {
   INVALID_ARGUMENT: 'Check the values you entered against the help text.',
   INTERNAL_ERROR: 'Something went wrong inside Segloop: try again; if it repeats, report it with the message.',
   CONFIRMATION_REQUIRED: 'This removes data for good: repeat the command with --yes if you are sure.',
+  ONNX_EXPORT_UNSUPPORTED: 'This model has a layer the fast ONNX runtime cannot run: prediction uses the slower built-in engine instead.',
 } as const satisfies Record<ErrorCode, string>;
 
 /** The sentence for `code`, or the internal-error sentence for a code this build does not know. */

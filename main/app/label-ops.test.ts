@@ -43,7 +43,7 @@ describe('labels:transform', () => {
     const labels = await readStoredLabel(app.store, v.path);
     const image = (await readNifti(await app.store.resolve(img.path))).data;
     const seed = labels.findIndex((x) => x === 1);
-    const op = { kind: 'regionGrow', segment: 1, seeds: [seed], tolerance: 'auto', connectivity: 6, overwrite: false } as const;
+    const op = { kind: 'regionGrow' as const, segment: 1, seeds: [seed], tolerance: 'auto' as const, connectivity: 6 as const, overwrite: false };
     const r = await app.handlers['labels:transform']({ imageId: String(img.id), voxelsGzBase64: zlib.gzipSync(labels).toString('base64'), op });
     const want = regionGrow(labels, image, img.shape as unknown as Shape3, op);
     expect(Buffer.compare(Buffer.from(zlib.gunzipSync(Buffer.from(r.voxelsGzBase64, 'base64'))), Buffer.from(want.labels))).toBe(0);
