@@ -10,7 +10,7 @@ const OUT = process.env.SEGLOOP_OUT_DIR ?? 'out';
 export default defineConfig({
   main: {
     plugins: [externalizeDepsPlugin()],
-    build: { outDir: `${OUT}/main`, rollupOptions: { input: { main: path.resolve('main/electron/main.ts'), worker: path.resolve('main/core/worker/worker-entry.ts') } } },
+    build: { outDir: `${OUT}/main`, rollupOptions: { input: { main: path.resolve('main/electron/main.ts'), worker: path.resolve('main/core/worker/worker-entry.ts'), 'preprocess-pool-worker': path.resolve('main/core/ml/data/preprocess-pool-worker.ts') } } },
   },
   preload: {
     plugins: [externalizeDepsPlugin()],
