@@ -8,7 +8,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { TaskEvent } from './task-protocol';
 import type { LoopContext, TrainerCallback } from './trainer-loop';
 import { writeDadFile, DAD_FILE, type DadRecorder } from './dad';
-import { estimateStepSeconds } from './plan';
+import { estimateStepSeconds, type StepShape } from './plan';
 
 /** Linear warm-up, then cosine decay to minLr over the run (progress by epochs or time budget). */
 export function learningRateAt(progress: number, cfg: { lr: number; warmupFraction: number; minLrFraction: number }): number {
@@ -41,13 +41,8 @@ export interface StepBudget {
   suggestions(ratio: number): string[];
 }
 
-export interface StepShapeForAdvice {
-  dims: 2 | 3;
-  patchSize: readonly number[];
-  batchSize: number;
-  baseWidth: number;
-  depth: number;
-  threads: number;
+/** The plan's step shape plus what the suggestions need. */
+export interface StepShapeForAdvice extends StepShape {
   targetSpacing: readonly number[];
   gpu: boolean;
 }
