@@ -15,6 +15,9 @@
 // phase is one dense "dY-col" tile times a [taps*Co, Ci] slice of the filter. For stride 1 that is
 // one phase with all taps; for the U-Net's 2x2x2 stride-2 transposed conv, 8 phases of 1 tap.
 //
+// 2D convolutions (NHWC) use the same entry points as a depth-1 volume with a depth-1 filter
+// (main/core/ml/kernels/native-conv2d.ts); forward takes an optional bias for tfjs' FusedConv2D.
+//
 // All buffers come from JS as Float32Arrays (views into the tfjs-wasm heap: zero copy); every
 // length is checked against the geometry before any pointer is touched.
 #include <node_api.h>
@@ -110,7 +113,9 @@ int64_t tileRows(int64_t K, int64_t total) {
   return std::max<int64_t>(1, std::min<int64_t>(total, std::max<int64_t>(64, kTileFloats / std::max<int64_t>(1, K))));
 }
 
-void forward(const Geom& g, const float* x, const float* w, float* y, int threads) {
+// bias (may be null): y = conv(x, w) + bias[co], the bias written first and sgemm accumulating
+// onto it (beta = 1), so a 2D layer's conv + bias is one pass over y (tfjs' FusedConv2D).
+void forward(const Geom& g, const float* x, const float* w, const float* bias, float* y, int threads) {
   const int64_t K = g.taps() * g.ci;
   const int64_t total = g.n * g.od * g.oh * g.ow;
   const int64_t R = tileRows(K, total);
@@ -127,8 +132,10 @@ void forward(const Geom& g, const float* x, const float* w, float* y, int thread
         vol2colRows(g, x, r0, rows, cols.data());
         a = cols.data();
       }
+      float* yt = y + r0 * g.co;
+      if (bias) for (int64_t r = 0; r < rows; r++) std::memcpy(yt + r * g.co, bias, sizeof(float) * g.co);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)g.co, (int)K, 1.0f, a, (int)K,
-                  w, (int)g.co, 0.0f, y + r0 * g.co, (int)g.co);
+                  w, (int)g.co, bias ? 1.0f : 0.0f, yt, (int)g.co);
     }
   });
 }
@@ -351,12 +358,18 @@ int getThreads(napi_env env, napi_value v) {
 
 enum class Op { Forward, FilterGrad, InputGrad };
 
+bool isNullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
+}
+
 template <Op op>
 napi_value Run(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   if (!check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "arguments")) return nullptr;
-  if (argc != 5) {
+  // forward takes an optional 6th argument, the bias [co].
+  if (argc != 5 && !(op == Op::Forward && argc == 6)) {
     napi_throw_type_error(env, "NATIVE_CONV_ARGS", "expected (a, b, out, geometry, threads)");
     return nullptr;
   }
@@ -368,7 +381,9 @@ napi_value Run(napi_env env, napi_callback_info info) {
     if (!getFloats(env, argv[0], g.inSize(), &a, "x") || !getFloats(env, argv[1], g.filterSize(), &b, "filter") ||
         !getFloats(env, argv[2], g.outSize(), &out, "y"))
       return nullptr;
-    forward(g, a, b, out, threads);
+    float* bias = nullptr;
+    if (argc == 6 && !isNullish(env, argv[5]) && !getFloats(env, argv[5], g.co, &bias, "bias")) return nullptr;
+    forward(g, a, b, bias, out, threads);
   } else if (op == Op::FilterGrad) {
     if (!getFloats(env, argv[0], g.inSize(), &a, "x") || !getFloats(env, argv[1], g.outSize(), &b, "dy") ||
         !getFloats(env, argv[2], g.filterSize(), &out, "dw"))

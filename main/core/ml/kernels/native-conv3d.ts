@@ -18,7 +18,8 @@ import type { Conv3DGeometry } from './conv3d';
 
 /** What native/conv3d/src/conv3d.cc exports. Buffers are checked against the geometry there. */
 interface Addon {
-  forward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array, threads: number): void;
+  /** bias (optional, [co]) is added to every output row (tfjs' FusedConv2D). */
+  forward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array, threads: number, bias?: Float32Array | null): void;
   filterGrad(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: Int32Array, threads: number): void;
   inputGrad(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array, threads: number): void;
   blasInfo(): string;
@@ -97,6 +98,12 @@ function active(): Addon | null {
   return enabled && addon ? addon : null;
 }
 
+/** The addon when loaded and switched on (native-conv2d.ts serves 2D convolutions from it). */
+export function activeNativeConv(): Addon | null {
+  if (!status) loadNativeConv();
+  return active();
+}
+
 export function nativeConvThreads(): number {
   const env = Number(process.env.SEGLOOP_NATIVE_THREADS);
   if (Number.isInteger(env) && env > 0) return env;
@@ -136,7 +143,7 @@ function isWasmHeap(b: KernelBackend): b is WasmHeapBackend {
 }
 
 /** An output the addon overwrites entirely (no zero fill on wasm). */
-function output(backend: KernelBackend, shape: number[]): { info: TensorInfo; values: () => Float32Array } {
+export function nativeOutput(backend: KernelBackend, shape: number[]): { info: TensorInfo; values: () => Float32Array } {
   if (isWasmHeap(backend)) {
     const info = backend.makeOutput(shape, 'float32');
     return { info, values: () => backend.typedArrayFromHeap(info) };
@@ -145,16 +152,16 @@ function output(backend: KernelBackend, shape: number[]): { info: TensorInfo; va
   return { info: o.info, values: () => o.values };
 }
 
-function float32(ts: TensorInfo[]): boolean {
+export function allFloat32(ts: TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32');
 }
 
 /** Conv3D forward on the addon, or null (not loaded / switched off / unsupported geometry). */
 export function nativeConv3dForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, g: Conv3DGeometry): TensorInfo | null {
   const a = active();
-  const geo = a && float32([x, filter]) ? nativeGeometry(x.shape, filter.shape, g) : null;
+  const geo = a && allFloat32([x, filter]) ? nativeGeometry(x.shape, filter.shape, g) : null;
   if (!a || !geo) return null;
-  const out = output(backend, [geo[0], geo[15], geo[16], geo[17], geo[8]]);
+  const out = nativeOutput(backend, [geo[0], geo[15], geo[16], geo[17], geo[8]]);
   // Views after the allocation: a heap growth detaches older ones.
   a.forward(viewValues(backend, x), viewValues(backend, filter), out.values(), geo, nativeConvThreads());
   return out.info;
@@ -164,9 +171,9 @@ export function nativeConv3dFilterGrad(
   backend: KernelBackend, x: TensorInfo, dy: TensorInfo, filterShape: number[], g: Conv3DGeometry,
 ): TensorInfo | null {
   const a = active();
-  const geo = a && float32([x, dy]) ? nativeGeometry(x.shape, filterShape, g) : null;
+  const geo = a && allFloat32([x, dy]) ? nativeGeometry(x.shape, filterShape, g) : null;
   if (!a || !geo || sizeOf(dy.shape) !== geo[0] * geo[15] * geo[16] * geo[17] * geo[8]) return null;
-  const out = output(backend, [...filterShape]);
+  const out = nativeOutput(backend, [...filterShape]);
   a.filterGrad(viewValues(backend, x), viewValues(backend, dy), out.values(), geo, nativeConvThreads());
   return out.info;
 }
@@ -175,9 +182,9 @@ export function nativeConv3dInputGrad(
   backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, inputShape: number[], g: Conv3DGeometry,
 ): TensorInfo | null {
   const a = active();
-  const geo = a && float32([dy, filter]) ? nativeGeometry(inputShape, filter.shape, g) : null;
+  const geo = a && allFloat32([dy, filter]) ? nativeGeometry(inputShape, filter.shape, g) : null;
   if (!a || !geo || sizeOf(dy.shape) !== geo[0] * geo[15] * geo[16] * geo[17] * geo[8]) return null;
-  const out = output(backend, [...inputShape]);
+  const out = nativeOutput(backend, [...inputShape]);
   a.inputGrad(viewValues(backend, dy), viewValues(backend, filter), out.values(), geo, nativeConvThreads());
   return out.info;
 }

@@ -12,6 +12,7 @@ import { registerFusedNorm } from './norm-fused';
 import { loadNativeConv, nativeConv3dFilterGrad, nativeConv3dForward, nativeConv3dInputGrad } from './native-conv3d';
 import { util } from '@tensorflow/tfjs-core';
 import { maxPool2dGrad, maxPool3dForward, maxPool3dGrad } from './max-pool';
+import { nativeConv2dFilterGrad, nativeConv2dForward, nativeConv2dInputGrad } from './native-conv2d';
 
 type Inputs = Record<string, TensorInfo>;
 type Impl = (r: KernelRunner, backend: KernelBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | null;
@@ -23,10 +24,20 @@ function checkedInputs(name: string, inputs: NamedTensorInfoMap, keys: string[])
     if (!t) throw new Error(`${name}: missing input ${k}`);
     out[k] = t;
   }
+  for (const k of OPTIONAL_INPUTS[name] ?? []) {
+    const t = inputs[k];
+    if (t) out[k] = t;
+  }
   return out;
 }
 
+const OPTIONAL_INPUTS: Record<string, string[]> = {
+  FusedConv2D: ['bias', 'preluActivationWeights'],
+};
+
 const INPUT_NAMES: Record<string, string[]> = {
+  Conv2D: ['x', 'filter'],
+  FusedConv2D: ['x', 'filter'],
   Conv2DBackpropFilter: ['x', 'dy'],
   Conv2DBackpropInput: ['dy', 'filter'],
   Conv3D: ['x', 'filter'],
@@ -53,13 +64,26 @@ function channelsLast(attrs: NamedAttrMap): boolean {
 }
 
 const IMPLS: Record<string, Impl> = {
+  // 2D convolutions: the native addon (native-conv2d.ts) when built and enabled, else XNNPACK's
+  // Conv2D (stock) and our compositions of it for the gradients (conv2d-grads.ts).
+  Conv2D: (_r, b, { x, filter }, attrs) =>
+    channelsLast(attrs) && dilationsAreOne(attrs) ? nativeConv2dForward(b, x, filter, null, conv2dGeometry(attrs)) : null,
+  FusedConv2D: (_r, b, { x, filter, bias, preluActivationWeights }, attrs) => {
+    const linear = attrs.activation == null || attrs.activation === 'linear';
+    if (!channelsLast(attrs) || !dilationsAreOne(attrs) || !linear || preluActivationWeights) return null;
+    return nativeConv2dForward(b, x, filter, bias ?? null, conv2dGeometry(attrs));
+  },
   Conv2DBackpropFilter: (r, b, { x, dy }, attrs) => {
     if (!channelsLast(attrs) || typeof attrs.pad === 'number') return null;
-    return conv2dFilterGrad(r, b, x, dy, attrs.filterShape as [number, number, number, number], conv2dGeometry(attrs));
+    const filterShape = attrs.filterShape as [number, number, number, number];
+    return nativeConv2dFilterGrad(b, x, dy, filterShape, conv2dGeometry(attrs)) ??
+      conv2dFilterGrad(r, b, x, dy, filterShape, conv2dGeometry(attrs));
   },
   Conv2DBackpropInput: (r, b, { dy, filter }, attrs) => {
     if (!channelsLast(attrs) || typeof attrs.pad === 'number') return null;
-    return conv2dInputGrad(r, b, dy, filter, attrs.inputShape as [number, number, number, number], conv2dGeometry(attrs));
+    const inputShape = attrs.inputShape as [number, number, number, number];
+    return nativeConv2dInputGrad(b, dy, filter, inputShape, conv2dGeometry(attrs)) ??
+      conv2dInputGrad(r, b, dy, filter, inputShape, conv2dGeometry(attrs));
   },
   Conv3D: (r, b, { x, filter }, attrs) => {
     if (!channelsLast(attrs) || !dilationsAreOne(attrs)) return null;
@@ -112,7 +136,10 @@ const registered = new Set<string>();
 function convPathNote(backendName: string): string[] {
   if (backendName !== 'wasm') return [];
   const s = loadNativeConv();
-  return [s.loaded ? `Conv3D+grads: ${s.reason}` : `Conv3D+grads: wasm (${s.reason})`];
+  const conv2d = !s.loaded ? `Conv2D+grads: wasm (${s.reason})`
+    : process.env.SEGLOOP_NATIVE_CONV2D === '0' ? 'Conv2D+grads: wasm (native 2D path disabled: SEGLOOP_NATIVE_CONV2D=0)'
+      : `Conv2D+grads: ${s.reason}`;
+  return [s.loaded ? `Conv3D+grads: ${s.reason}` : `Conv3D+grads: wasm (${s.reason})`, conv2d];
 }
 
 export function registerOurKernels(backendName: string): string[] {
