@@ -415,6 +415,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"blasInfo", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  // Feature flag: forward accepts the bias argument (an older build of this addon does not; the
+  // JS side then keeps FusedConv2D on the stock kernel).
+  napi_value yes;
+  if (napi_get_boolean(env, true, &yes) == napi_ok) napi_set_named_property(env, exports, "forwardBias", yes);
   return exports;
 }
 

@@ -54,7 +54,7 @@ export function nativeConv2dForward(
 ): TensorInfo | null {
   const a = addon();
   const geo = a && allFloat32(bias ? [x, filter, bias] : [x, filter]) ? nativeGeometry2d(x.shape, filter.shape, g) : null;
-  if (!a || !geo || (bias && sizeOf(bias.shape) !== geo[8])) return null;
+  if (!a || !geo || (bias && (sizeOf(bias.shape) !== geo[8] || a.forwardBias !== true))) return null;
   const out = nativeOutput(backend, [geo[0], geo[16], geo[17], geo[8]]);
   // Views after the allocation: a heap growth detaches older ones.
   a.forward(viewValues(backend, x), viewValues(backend, filter), out.values(), geo, nativeConvThreads(), bias ? viewValues(backend, bias) : null);

@@ -23,6 +23,8 @@ interface Addon {
   filterGrad(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: Int32Array, threads: number): void;
   inputGrad(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array, threads: number): void;
   blasInfo(): string;
+  /** forward takes the bias argument (builds before the 2D path lack it). */
+  forwardBias?: boolean;
 }
 
 export interface NativeConvStatus {
