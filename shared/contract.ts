@@ -164,7 +164,8 @@ export const operations = {
         segmentStatus: SegmentStatusEntries.optional(),
       })
       .strict(),
-    output: z.object({ version: LabelVersion, voxelsChanged: z.number().int().nonnegative() }),
+    /** unchanged: the voxels and statuses equal the newest version, which is returned; nothing was written. */
+    output: z.object({ version: LabelVersion, voxelsChanged: z.number().int().nonnegative(), unchanged: z.boolean().optional() }),
   },
   'labels:transform': { input: LabelTransformInput, output: LabelTransformOutput },
   'labels:measure': { input: LabelMeasureInput, output: LabelMeasureOutput },
