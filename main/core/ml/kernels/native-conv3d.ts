@@ -25,6 +25,10 @@ interface Addon {
   blasInfo(): string;
   /** forward takes the bias argument (builds before the 2D path lack it). */
   forwardBias?: boolean;
+  /** Element-wise kernels of native-ops.ts (absent in builds before them). */
+  normForward?(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xhat: Float32Array, invStd: Float32Array, dims: Int32Array, epsilon: number, threads: number): void;
+  normBackward?(dy: Float32Array, xhat: Float32Array, invStd: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dims: Int32Array, threads: number): void;
+  leakyReluGrad?(dy: Float32Array, x: Float32Array, dx: Float32Array, alpha: number, threads: number): void;
 }
 
 export interface NativeConvStatus {
@@ -135,12 +139,12 @@ export function nativeGeometry(xShape: readonly number[], filterShape: readonly 
   ]);
 }
 
-interface WasmHeapBackend extends KernelBackend {
+export interface WasmHeapBackend extends KernelBackend {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 }
 
-function isWasmHeap(b: KernelBackend): b is WasmHeapBackend {
+export function isWasmHeap(b: KernelBackend): b is WasmHeapBackend {
   return typeof (b as Partial<WasmHeapBackend>).typedArrayFromHeap === 'function';
 }
 

@@ -13,6 +13,7 @@ import { loadNativeConv, nativeConv3dFilterGrad, nativeConv3dForward, nativeConv
 import { util } from '@tensorflow/tfjs-core';
 import { maxPool2dGrad, maxPool3dForward, maxPool3dGrad } from './max-pool';
 import { nativeConv2dFilterGrad, nativeConv2dForward, nativeConv2dInputGrad } from './native-conv2d';
+import { LEAKY_RELU_GRAD, nativeOpsActive, registerNativeOps } from './native-ops';
 
 type Inputs = Record<string, TensorInfo>;
 type Impl = (r: KernelRunner, backend: KernelBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | null;
@@ -139,7 +140,8 @@ function convPathNote(backendName: string): string[] {
   const conv2d = !s.loaded ? `Conv2D+grads: wasm (${s.reason})`
     : process.env.SEGLOOP_NATIVE_CONV2D === '0' ? 'Conv2D+grads: wasm (native 2D path disabled: SEGLOOP_NATIVE_CONV2D=0)'
       : `Conv2D+grads: ${s.reason}`;
-  return [s.loaded ? `Conv3D+grads: ${s.reason}` : `Conv3D+grads: wasm (${s.reason})`, conv2d];
+  const ops = nativeOpsActive() ? [`norm+${LEAKY_RELU_GRAD}: native addon`] : [];
+  return [s.loaded ? `Conv3D+grads: ${s.reason}` : `Conv3D+grads: wasm (${s.reason})`, conv2d, ...ops];
 }
 
 export function registerOurKernels(backendName: string): string[] {
@@ -166,6 +168,7 @@ export function registerOurKernels(backendName: string): string[] {
     });
   }
   registerMissingGradients();
+  if (backendName === 'wasm') registerNativeOps();
   registered.add(backendName);
   return [...names, ...registerFusedNorm(backendName), ...convPathNote(backendName)];
 }
