@@ -4,10 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's node bundle ships no gradients; tfjs-layers' bundle registers them all (global registry).
 import '@tensorflow/tfjs-layers';
 import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { KernelRunner } from './kernel-runner';
+import { KernelRunner, sizeOf } from './kernel-runner';
 import { conv2dFilterGrad, conv2dGeometry, conv2dInputGrad } from './conv2d-grads';
 import { conv3dFilterGrad, conv3dForward, conv3dGeometry, conv3dInputGrad } from './conv3d';
-import { fastReduce, fastSlice } from './reductions';
+import { fastConcat, fastReduce, fastSlice } from './reductions';
 import { registerFusedNorm } from './norm-fused';
 import { loadNativeConv, nativeConv3dFilterGrad, nativeConv3dForward, nativeConv3dInputGrad } from './native-conv3d';
 import { util } from '@tensorflow/tfjs-core';
@@ -19,6 +19,8 @@ type Inputs = Record<string, TensorInfo>;
 type Impl = (r: KernelRunner, backend: KernelBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | null;
 
 function checkedInputs(name: string, inputs: NamedTensorInfoMap, keys: string[]): Inputs {
+  // Concat takes a list (numeric keys), passed through as is.
+  if (name === 'Concat') return { ...inputs } as Inputs;
   const out: Inputs = {};
   for (const k of keys) {
     const t = inputs[k];
@@ -39,6 +41,7 @@ const OPTIONAL_INPUTS: Record<string, string[]> = {
 const INPUT_NAMES: Record<string, string[]> = {
   Conv2D: ['x', 'filter'],
   FusedConv2D: ['x', 'filter'],
+  Concat: [],
   Conv2DBackpropFilter: ['x', 'dy'],
   Conv2DBackpropInput: ['dy', 'filter'],
   Conv3D: ['x', 'filter'],
@@ -103,6 +106,14 @@ const IMPLS: Record<string, Impl> = {
     return fastSlice(b, x, begin, size);
   },
   Sum: (_r, b, { x }, attrs) => fastReduce(b, x, attrs, false),
+  // The skip concat along channels (stock wasm: a subarray() view per pixel and input).
+  Concat: (_r, b, inputs, attrs) => {
+    const ts = Object.values(inputs).filter((t) => sizeOf(t.shape) > 0);
+    if (ts.length < 2) return null;
+    const axis = util.parseAxisParam(attrs.axis as number, ts[0].shape)[0];
+    tf.backend_util.assertParamsConsistent(ts.map((t) => t.shape), axis);
+    return fastConcat(b, ts, axis, tf.backend_util.computeOutShape(ts.map((t) => t.shape), axis));
+  },
   Mean: (_r, b, { x }, attrs) => fastReduce(b, x, attrs, true),
   // The gradient of concat: the stock wasm SplitV slices through the per-element rank-5 path.
   SplitV: (_r, b, { x }, attrs) => {
