@@ -51,6 +51,10 @@ function candidates(): string[] {
   const out: string[] = [];
   const env = process.env.SEGLOOP_NATIVE_CONV_PATH;
   if (env) out.push(path.resolve(env));
+  // A packaged app carries it in its resources folder (electron-builder.yml extraResources, staged by
+  // scripts/dist.mjs); Electron's main and utility processes set process.resourcesPath.
+  const resources = (process as { resourcesPath?: string }).resourcesPath;
+  if (resources) out.push(path.join(resources, NATIVE_ADDON_RELATIVE));
   // This module sits in main/core/ml/kernels (sources) or out/main (bundle): walk up to the root.
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
