@@ -1,5 +1,5 @@
 // npm run bench:infer -- [--rounds 8] [--warmup 2] [--threads 2] [--arch all|unet3d,unet2d,resunet,attention-unet] [--plain] [--no-ort] [--no-volume]
-//                        [--parts forward,volume,batching,pool] [--pool 20] [--pool-scores meanEntropy[,meanTtaVariance]]
+//                        [--parts forward,volume,batching,pool] [--sweep 2,4,8] [--pool 20] [--pool-scores meanEntropy[,meanTtaVariance]]
 // Part 1 (unet-bench-harness.ts): ms per forward pass (softmax probabilities) of the shipped
 // networks, tfjs vs their PyTorch twin vs onnxruntime-node, alternated A B C.
 // Part 2: whole-volume sliding-window prediction of a real hippocampus image (the product's
@@ -203,17 +203,23 @@ async function batching(): Promise<void> {
       await previous();
       await batched();
     }
+    // --sweep 2,4,8: the same batched flips at fixed tiles per pass, in the same alternation.
+    const sweep = (arg('sweep') ?? '').split(',').filter(Boolean).map(Number);
+    const sweepSides = sweep.map((k) => (): Promise<ProbMap[]> => predictFlipsAsync(engine.probabilities, pre.images, { ...base, batchSize: k }, flips));
     const a: Timed[] = [];
     const b: Timed[] = [];
     const d: Timed[] = [];
+    const sw: Timed[][] = sweep.map(() => []);
     for (let i = 0; i < rounds; i++) {
       a.push(await timed(one));
       b.push(await timed(previous));
       d.push(await timed(batched));
+      for (const [k, f] of sweepSides.entries()) sw[k].push(await timed(f));
       loads.push(os.loadavg()[0]);
     }
     await engine.dispose();
     model.dispose();
+    if (sweep.length) console.log(`  ${c.arch} sweep (ms min/median, same rounds): ${sweep.map((k, i) => `${k} per pass ${mmOf(sw[i])} (${(medOf(sw[i]) / medOf(a)).toFixed(2)}x one-per-call)`).join('; ')}`);
     rows.push([
       `${c.arch} ${c.patch.join('x')}`,
       `${flips.length} x ${tiles} (${perPass} per pass)`,
@@ -266,7 +272,8 @@ async function poolScoring(): Promise<void> {
   const logs: string[] = [];
   const run = (inference: 'onnxruntime' | 'tfjs', tiles?: number) => async (): Promise<void> => {
     const r = await runAlScoring(
-      { models, cases, scores, inference, tilesPerPass: tiles, overlap: 0.5 },
+      // outDir: label files written, as `segloop select` has them written (it files a prediction per image).
+      { models, cases, scores, inference, tilesPerPass: tiles, overlap: 0.5, outDir: path.join(dir, 'out') },
       { signal: new AbortController().signal, emit: (e: TaskEvent) => void (e.type === 'log' && logs.push(e.message)) },
     );
     if (r.cases.length !== cases.length) throw new Error(`scored ${r.cases.length} of ${cases.length}`);

@@ -111,11 +111,15 @@ print(json.dumps({"shape": list(a.shape), "imgShape": list(i.shape[:3]), "affine
     expect(tfjs.inference.map((i) => i.path)).toEqual(['tfjs']);
     expect(tfjs.backend).toMatch(/^(wasm|cpu|tensorflow)/);
     for (const [k, c] of batched.cases.entries()) {
-      for (const key of ['meanEntropy', 'foregroundEntropy', 'margin', 'meanTtaVariance'] as const) {
+      for (const key of ['meanEntropy', 'margin', 'meanTtaVariance'] as const) {
         // Per-voxel softmax agrees within 1e-4 (onnx/export.test.ts); a mean over voxels at least as well.
         expect(Math.abs((c.scores[key] as number) - (one.cases[k].scores[key] as number))).toBeLessThan(1e-4);
         expect(Math.abs((c.scores[key] as number) - (tfjs.cases[k].scores[key] as number))).toBeLessThan(1e-4);
       }
+      // foregroundEntropy averages over the predicted foreground: a voxel whose two top classes
+      // tie to float precision may enter or leave that region, moving the mean by <= ln(3) / region.
+      expect(Math.abs((c.scores.foregroundEntropy as number) - (one.cases[k].scores.foregroundEntropy as number))).toBeLessThan(5e-3);
+      expect(Math.abs((c.scores.foregroundEntropy as number) - (tfjs.cases[k].scores.foregroundEntropy as number))).toBeLessThan(5e-3);
       expect(c.dice === null).toBe(one.cases[k].dice === null);
     }
   });
