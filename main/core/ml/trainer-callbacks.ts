@@ -312,12 +312,17 @@ export interface TimedStep extends StepShape {
  * The median leaves step 1 out (it builds kernels and graphs); the mean keeps it. Process CPU time
  * over wall time of steps 2..N says whether the steps had the cores (a busy machine slows them).
  */
-export function stepTimingCallback(step: TimedStep, record: (t: StepTiming) => Promise<void>): TrainerCallback {
+export function stepTimingCallback(
+  step: TimedStep,
+  record: (t: StepTiming) => Promise<void>,
+  /** Milliseconds (tests pass their own clock and CPU-time reader). */
+  clock: { now(): number; cpuSeconds(): number } = { now: () => performance.now(), cpuSeconds: () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; } },
+): TrainerCallback {
   const times: number[] = [];
   let cpu = 0;
   let wall = 0;
   let t0 = 0;
-  let c0 = process.cpuUsage();
+  let c0 = 0;
   let epoch: number | null = null;
   let done = false;
   const finish = async (epochNumber: number): Promise<void> => {
@@ -351,17 +356,16 @@ export function stepTimingCallback(step: TimedStep, record: (t: StepTiming) => P
     },
     onStepBegin(ctx) {
       if (done || ctx.state.epoch !== epoch) return;
-      c0 = process.cpuUsage();
-      t0 = performance.now();
+      c0 = clock.cpuSeconds();
+      t0 = clock.now();
     },
     onStepEnd(ctx) {
       // The loop advanced stepInEpoch but not the epoch: still the measured one.
       if (done || ctx.state.epoch !== epoch) return;
-      const seconds = (performance.now() - t0) / 1000;
+      const seconds = (clock.now() - t0) / 1000;
       times.push(seconds);
       if (times.length > 1) {
-        const cu = process.cpuUsage(c0);
-        cpu += (cu.user + cu.system) / 1e6;
+        cpu += clock.cpuSeconds() - c0;
         wall += seconds;
       }
     },
