@@ -158,7 +158,7 @@ export class SegmentationViewerService {
   private constraints: PaintConstraints = { range: null, area: 'everywhere' };
   private opacity = 0.55;
   private display: LabelDisplay = 'filled';
-  private seedListener: ((voxelIndex: number) => void) | null = null;
+  private seedListener: ((voxelIndex: number, add: boolean) => void) | null = null;
   /** labels and undo position when a constrained stroke began (see constrainStroke) */
   private strokeStart: { labels: Uint8Array; top: unknown; undoAvailable: number; tool: LabelTool; path: Types.Point3[]; radius: number } | null = null;
 
@@ -180,8 +180,8 @@ export class SegmentationViewerService {
     this.firstFrame = cb;
   }
 
-  /** Calls `cb` with the voxel index (x fastest) clicked with the region-growing tool. */
-  onSeed(cb: (voxelIndex: number) => void): void {
+  /** Calls `cb` with the voxel index (x fastest) clicked with the region-growing tool; add: Shift was held (one more seed). */
+  onSeed(cb: (voxelIndex: number, add: boolean) => void): void {
     this.seedListener = cb;
   }
 
@@ -317,7 +317,7 @@ export class SegmentationViewerService {
         if (this.activeTool === 'crosshairs' && ev.button === 0) this.jumpTo(el, ev);
         if (this.activeTool === 'regionGrow' && ev.button === 0) {
           const seed = this.voxelAt(el, ev);
-          if (seed !== null) this.seedListener?.(seed);
+          if (seed !== null) this.seedListener?.(seed, ev.shiftKey);
         }
         const tool = this.activeTool;
         if (ev.button === 0 && ((MASKED_STROKE_TOOLS.has(tool) && this.isConstrained()) || SPHERE_TOOLS.has(tool))) {
