@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectCases, planContextFor, planFromCases } from '../../main/core/jobs/train-job';
+import { collectCases, nativeConvAvailable, planContextFor, planFromCases } from '../../main/core/jobs/train-job';
 import { machineId } from '../../main/core/ml/plan';
 import { StepTiming } from '../../main/core/ml/trainer-callbacks';
 import { missingPrerequisite } from './harness';
@@ -33,10 +33,11 @@ describe.skipIf(skipReason !== null)(`Training screen: why this plan, measured${
     served = await serveTestProject({
       labelled: 3,
       prepare: async (store) => {
-        // A finished earlier run that measured the hippocampus 3D step on this machine.
+        // A finished earlier run that measured the hippocampus 3D step on this machine (on the
+        // convolution path this machine has, so the planner may use it).
         const run = store.trainingRuns.create({ config: {}, dataSnapshot: { labelVersionIds: [] } });
         store.trainingRuns.markRunning(run.id, timing.backend);
-        store.trainingRuns.recordStepTiming(run.id, { ...timing, machine: machineId() });
+        store.trainingRuns.recordStepTiming(run.id, { ...timing, nativeConv: await nativeConvAvailable(), machine: machineId() });
         store.trainingRuns.finish(run.id, 'completed');
         seededRun = run.id;
         // What the planner says for this project now (training:plan samples the same cases, 30 minutes).
