@@ -177,6 +177,7 @@ export function trainingOps(deps: LoopDeps): TrainingOps {
   const runView = async (r: TrainingRunRow, resumable: number | null, models: Map<number, { id: number; version: number }>): Promise<TrainingRunView> => {
     const cfg = r.config as { trainer?: { architecture?: string }; resumedFromRun?: number | null; includePseudo?: boolean; plan?: { why?: unknown } };
     const timing = store.trainingRuns.stepTimings(r.id)[0] ?? null;
+    const planWhy: unknown = cfg.plan?.why;
     const jobId = [...runOfJob.entries()].find(([, id]) => id === r.id)?.[0] ?? null;
     const model = models.get(r.id) ?? null;
     return {
@@ -196,7 +197,7 @@ export function trainingOps(deps: LoopDeps): TrainingOps {
       modelVersion: model?.version ?? null,
       jobId: jobId && ['queued', 'running'].includes(jobs.get(jobId).status) ? jobId : null,
       resumable: resumable === r.id,
-      why: Array.isArray(cfg.plan?.why) ? cfg.plan.why.filter((w): w is string => typeof w === 'string') : [],
+      why: Array.isArray(planWhy) ? planWhy.filter((w): w is string => typeof w === 'string') : [],
       measured: timing
         ? {
             epoch: timing.epoch, dims: timing.dims, patchSize: timing.patchSize, batchSize: timing.batchSize, baseWidth: timing.baseWidth, depth: timing.depth,
