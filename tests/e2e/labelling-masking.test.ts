@@ -261,9 +261,15 @@ describe.skipIf(skipReason !== null)(`masking on erasers, scissors, freehand and
     const { free } = await freeEdit(fill);
     expect(free.length).toBeGreaterThan(50);
     const v = free.map((i) => image[i]).sort((a, b) => a - b);
-    // drop the darkest 30 %: the rest of the fill breaks into pieces where dark voxels were
-    const r: [number, number] = [Number(v[Math.floor(v.length * 0.3)].toPrecision(6)), v[v.length - 1] + 1];
-    const got = await maskedEdit(fill, 'everywhere', r);
+    // drop the darkest 30 %: the rest of the fill breaks into pieces where dark voxels were. The
+    // clicked voxel may be among the dark ones (then nothing is filled): then keep only those.
+    const k = Math.floor(v.length * 0.3);
+    let r: [number, number] = [v[k], v[v.length - 1] + 1];
+    let got = await maskedEdit(fill, 'everywhere', r);
+    if (got.length === 0) {
+      r = [v[0] - 1, v[k - 1]];
+      got = await maskedEdit(fill, 'everywhere', r);
+    }
     const pieces = components(
       free.filter((i) => inRange(i, r)),
       shape,
