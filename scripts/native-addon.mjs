@@ -29,7 +29,7 @@ export const ADDON_BUILD_RELATIVE = 'native/conv3d/build/Release/segloop_conv3d.
  */
 export const ADDON_RESOURCES_RELATIVE = ADDON_BUILD_RELATIVE;
 /** scripts/dist.mjs copies the checked addon here; electron-builder.yml's extraResources takes it from here. */
-export const stageDir = (os, arch, root = ROOT) => path.join(root, 'out', 'native', `${os}-${arch}`);
+export const stageDir = (osName, arch, root = ROOT) => path.join(root, 'out', 'native', `${osName}-${arch}`);
 /** electron-builder's ${os} for a Node platform. */
 export const builderOs = (platform) => ({ darwin: 'mac', win32: 'win', linux: 'linux' })[platform] ?? platform;
 
@@ -257,7 +257,7 @@ export function hideSystemBlas() {
   for (const d of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib']) walk(d, 1);
   const empty = mkdtempSync(path.join(os.tmpdir(), 'segloop-no-blas-'));
   const mounts = [...[...dirs].map((d) => `mount --bind '${empty}' '${d}'`), ...[...files].filter((f) => ![...dirs].some((d) => f.startsWith(d + '/'))).map((f) => `mount --bind /dev/null '${f}'`)];
-  return { wrap: ['unshare', '-m', 'sh', '-c', `set -e; ${mounts.join('; ')}; exec "$@"`, 'sh'], hidden: [...dirs, ...files] };
+  return { wrap: ['unshare', '-m', 'sh', '-c', `set -e; ${[...mounts, 'exec "$@"'].join('; ')}`, 'sh'], hidden: [...dirs, ...files] };
 }
 
 function main() {
