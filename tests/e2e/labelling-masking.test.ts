@@ -16,7 +16,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNifti } from '../../main/core/imaging/nifti';
 import { ProjectStore } from '../../main/core/project/project-store';
-import { missingPrerequisite, openCaseFromCases, serveDemoCopy, unsavedCount, waitForStatus, type ServedDemo } from './harness';
+import { missingPrerequisite, openCaseFromCases, serveDemoCopy, unsavedCount, type ServedDemo } from './harness';
 import { ROOT } from './test-project';
 
 const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
