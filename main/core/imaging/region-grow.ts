@@ -17,10 +17,10 @@ export type Connectivity = 6 | 18 | 26;
 
 /**
  * Leak guard default: a region may cover at most this fraction of the image. One click grows one
- * structure; on the hippocampus crops the largest labelled structure (both classes together) is
- * 4.6 % of its crop (max over the 260 crops of ../shared/data/hippocampus), so a region past a
- * quarter of the image is more than 5x any real structure there: it has leaked. Grow-anyway
- * (maxVoxels: null) lifts it for the rare deliberate large fill.
+ * structure, and the hippocampus crops are cut around a structure that fills a small part of them,
+ * so a region past a quarter of the image has leaked into the surroundings. (The largest labelled
+ * fraction over ../shared/data/hippocampus has NOT been measured yet: do so before tuning.)
+ * Grow-anyway (maxVoxels: null) lifts it for a deliberate large fill.
  */
 export const MAX_REGION_FRACTION = 0.25;
 /** Half-width of the cube sampled around each seed for the auto interval (5×5×5 voxels). */
