@@ -79,7 +79,7 @@ describe('native element-wise kernels (norm, LeakyRelu gradient)', () => {
         expect(on.length).toBe(4);
         // Same operations in the same order in doubles: equal up to (at most) a last-bit rounding.
         on.forEach((v, i) => {
-          const scale = Math.max(...off[i].map(Math.abs));
+          const scale = off[i].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
           expect(scale).toBeGreaterThan(0);
           expect(maxAbsDiff(v, off[i]) / scale).toBeLessThan(1e-6);
         });
