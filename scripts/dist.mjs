@@ -5,14 +5,12 @@
 // So this script looks for one first and, where none exists, says exactly what to provide.
 // It also keeps the Node-ABI better-sqlite3 binary that tests and the CLI use: electron-builder
 // rebuilds native modules for Electron's ABI in place, which would break `npm test` afterwards.
-// And it checks and stages the native conv3d addon the package carries (see stageNativeAddon).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { electronBinaryStatus } from './electron-binary.mjs';
-import { ADDON_BUILD_RELATIVE, builderOs, stageAddon, stageDir } from './native-addon.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const electronVersion = JSON.parse(readFileSync(path.join(ROOT, 'node_modules/electron/package.json'), 'utf8')).version;
@@ -44,49 +42,6 @@ The rest of the build (npm run build: main, preload, renderer, licences) has alr
   process.exit(2);
 }
 
-// The native conv3d addon: electron-builder.yml ships out/native/<os>-<arch>/ as
-// <resources>/native/conv3d/build/Release/. Staged here, for the host platform, only after it is
-// checked: built, needing nothing the user's machine lacks (Linux: no libopenblas/libgfortran),
-// loading in a clean process and computing a convolution. A wrong or missing addon would not break
-// the app (it falls back to the wasm kernels) but would silently ship 3D training ~3x slower, so
-// it stops the packaging instead; SEGLOOP_DIST_WITHOUT_NATIVE=1 packages without it on purpose.
-function targets(args) {
-  const flags = { linux: ['--linux', '-l'], win32: ['--win', '-w', '--windows'], darwin: ['--mac', '-m', '--macos', '-o'] };
-  const platforms = Object.keys(flags).filter((p) => flags[p].some((f) => args.includes(f)));
-  const archs = ['x64', 'arm64', 'ia32', 'armv7l', 'universal'].filter((a) => args.includes(`--${a}`));
-  return (platforms.length ? platforms : [process.platform]).flatMap((p) => (archs.length ? archs : [process.arch]).map((a) => ({ platform: p, arch: a })));
-}
-
-function fail(message) {
-  console.error(`npm run dist: ${message}\nOr set SEGLOOP_DIST_WITHOUT_NATIVE=1 to package without the addon (3D training then runs on the slower wasm kernels).`);
-  process.exit(3);
-}
-
-function stageNativeAddon(args) {
-  for (const { platform: p, arch: a } of targets(args)) {
-    const dir = stageDir(builderOs(p), a);
-    const host = p === process.platform && a === process.arch;
-    if (process.env.SEGLOOP_DIST_WITHOUT_NATIVE === '1') {
-      rmSync(dir, { recursive: true, force: true });
-      console.warn(`npm run dist: SEGLOOP_DIST_WITHOUT_NATIVE=1: the ${p}-${a} package ships no native conv3d addon`);
-      continue;
-    }
-    if (!host) {
-      // cross-packaging: the addon has to be built on that platform (docs/ml-results.md, "Shipping the native addon")
-      if (!existsSync(path.join(dir, 'segloop_conv3d.node'))) fail(`packaging for ${p}-${a} needs the native conv3d addon built on ${p}-${a}: put segloop_conv3d.node (and any DLL it needs) into ${path.relative(ROOT, dir)}/.`);
-      console.log(`npm run dist: native conv3d addon for ${p}-${a} taken as provided in ${path.relative(ROOT, dir)}/ (not checked here)`);
-      continue;
-    }
-    try {
-      const r = stageAddon(path.join(ROOT, ADDON_BUILD_RELATIVE), dir);
-      console.log(`npm run dist: native conv3d addon staged in ${path.relative(ROOT, dir)}/ (${r.files.join(', ')}; ${(r.bytes / 2 ** 20).toFixed(1)} MiB; BLAS: ${r.blas}; loads and computes: ${r.blasInfo})`);
-    } catch (e) {
-      fail(e instanceof Error ? e.message : String(e));
-    }
-  }
-}
-
-stageNativeAddon(process.argv.slice(2));
 const sqlite = path.join(ROOT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
 const backup = path.join(os.tmpdir(), `segloop-better-sqlite3-node-abi-${process.pid}.node`);
 if (existsSync(sqlite)) copyFileSync(sqlite, backup);

@@ -1,14 +1,12 @@
 #!/usr/bin/env node
 // Writes out/licenses/THIRD_PARTY_LICENSES.txt: every npm package the packaged app ships (the
 // production dependency tree from package-lock.json, optional ones only when installed), with its
-// licence name and full licence text, plus the licences of the bundled data and of the native
-// addon's OpenBLAS when the built addon carries it. electron-builder copies
+// licence name and full licence text, plus the licences of the bundled data. electron-builder copies
 // the folder into the installer (extraResources), so an offline hospital machine has them all.
 // Usage: node scripts/third-party-licenses.mjs [outDir]   (default: out/licenses)
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADDON_BUILD_RELATIVE, openblasVersionIn } from './native-addon.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.resolve(process.argv[2] ?? path.join(ROOT, 'out/licenses'));
@@ -16,12 +14,6 @@ const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8
 
 const LICENSE_FILE = /^(licen[cs]e|copying|notice)(\.|-|$)/i;
 const DATA_LICENSES = [['resources/demo/ATTRIBUTION.md', 'Demo project data (MSD Task04 Hippocampus), CC BY-SA 4.0']];
-// Native code the package carries beside the npm packages: the conv3d addon's BLAS when the built
-// addon (or a library beside it) has OpenBLAS in it. Accelerate (macOS) is part of the OS.
-const addonDir = path.join(ROOT, path.dirname(ADDON_BUILD_RELATIVE));
-const addonFiles = existsSync(addonDir) ? readdirSync(addonDir).filter((f) => /\.(node|so(\.\d+)*|dll)$/i.test(f)).map((f) => path.join(addonDir, f)) : [];
-const openblas = addonFiles.map(openblasVersionIn).find(Boolean);
-const NATIVE_LICENSES = openblas ? [['scripts/licenses/OpenBLAS.txt', `OpenBLAS ${openblas} (in the native conv3d addon), BSD-3-Clause`]] : [];
 
 const entries = [];
 const missing = [];
@@ -68,17 +60,11 @@ const parts = [
 for (const [file, title] of DATA_LICENSES) {
   parts.push('='.repeat(78), `DATA: ${title}`, '='.repeat(78), readFileSync(path.join(ROOT, file), 'utf8').trim(), '');
 }
-for (const [file, title] of NATIVE_LICENSES) {
-  parts.push('='.repeat(78), `NATIVE: ${title}`, '='.repeat(78), readFileSync(path.join(ROOT, file), 'utf8').trim(), '');
-}
 for (const e of unique) {
   parts.push('='.repeat(78), `${e.name}@${e.version} — ${e.license}`, '='.repeat(78));
   parts.push(e.text || `(no licence file in the package; its package.json declares: ${e.license})`, '');
 }
 mkdirSync(outDir, { recursive: true });
 writeFileSync(path.join(outDir, 'THIRD_PARTY_LICENSES.txt'), parts.join('\n'));
-writeFileSync(
-  path.join(outDir, 'licenses.json'),
-  JSON.stringify([...unique.map(({ name, version, license, text }) => ({ name, version, license, hasText: text.length > 0 })), ...(openblas ? [{ name: 'OpenBLAS', version: openblas, license: 'BSD-3-Clause', hasText: true, native: true }] : [])], null, 2),
-);
-console.log(`third-party-licenses: ${unique.length} packages (${unique.filter((e) => !e.text).length} without a licence file)${openblas ? `, OpenBLAS ${openblas} (native addon)` : ''} -> ${path.relative(ROOT, outDir)}/THIRD_PARTY_LICENSES.txt`);
+writeFileSync(path.join(outDir, 'licenses.json'), JSON.stringify(unique.map(({ name, version, license, text }) => ({ name, version, license, hasText: text.length > 0 })), null, 2));
+console.log(`third-party-licenses: ${unique.length} packages (${unique.filter((e) => !e.text).length} without a licence file) -> ${path.relative(ROOT, outDir)}/THIRD_PARTY_LICENSES.txt`);

@@ -164,8 +164,7 @@ export const operations = {
         segmentStatus: SegmentStatusEntries.optional(),
       })
       .strict(),
-    /** unchanged: the voxels and statuses equal the newest version, which is returned; nothing was written. */
-    output: z.object({ version: LabelVersion, voxelsChanged: z.number().int().nonnegative(), unchanged: z.boolean().optional() }),
+    output: z.object({ version: LabelVersion, voxelsChanged: z.number().int().nonnegative() }),
   },
   'labels:transform': { input: LabelTransformInput, output: LabelTransformOutput },
   'labels:measure': { input: LabelMeasureInput, output: LabelMeasureOutput },

@@ -23,7 +23,7 @@ export const LabelOp = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('clear'), segment: Segment }).strict(),
   /** fill between slices along a voxel axis (0 i, 1 j, 2 k) or the axis with the most gaps */
   z.object({ kind: z.literal('interpolate'), segment: Segment, axis: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal('auto')]).default('auto') }).strict(),
-  /** region growing from seed voxels (x-fastest indices): connected voxels within ± tolerance of the seed's intensity; 'auto': one interval from the seeds' neighbourhoods, the most stable region (core/imaging/region-grow.ts) */
+  /** region growing from seed voxels (x-fastest indices): connected voxels within ± tolerance of the seed's intensity; 'auto' derives it from the seed's neighbourhood */
   z
     .object({
       kind: z.literal('regionGrow'),
@@ -32,12 +32,6 @@ export const LabelOp = z.discriminatedUnion('kind', [
       tolerance: z.union([z.number().nonnegative().finite().max(1e9), z.literal('auto')]).default('auto'),
       connectivity: Connectivity,
       overwrite: z.boolean().default(false),
-      /** masking: grow only through voxels of this segment (editable area "inside segment X") */
-      insideSegment: Segment.nullable().optional(),
-      /** masking: grow only through voxels whose intensity lies in [lower, upper] */
-      range: z.tuple([z.number().finite(), z.number().finite()]).nullable().optional(),
-      /** leak guard: stop past this many voxels (default a quarter of the image); null: grow anyway */
-      maxVoxels: z.number().int().positive().nullable().optional(),
     })
     .strict(),
 ]);
@@ -56,10 +50,6 @@ export const LabelTransformOutput = z.object({
   changedVoxels: z.number().int().nonnegative(),
   /** region growing: the intensity tolerance used for each seed (image units) */
   tolerances: z.array(z.number()).optional(),
-  /** region growing, auto tolerance: the intensity interval grown through */
-  interval: z.tuple([z.number(), z.number()]).optional(),
-  /** region growing: the leak guard stopped the region past `bound` voxels; nothing was changed */
-  leak: z.object({ bound: z.number().int(), reachedVoxels: z.number().int() }).optional(),
 });
 
 /** Measurements of every segment of the labelmap on screen, in mm (2D images add the in-plane shape). */

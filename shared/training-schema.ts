@@ -35,45 +35,6 @@ export const TrainingOptions = z
   .strict();
 export type TrainingOptions = z.infer<typeof TrainingOptions>;
 
-/** What a run measured per step (the project's training_step_timings row, issue 14). */
-export const StepTimingView = z.object({
-  epoch: z.number().int(),
-  dims: z.union([z.literal(2), z.literal(3)]),
-  patchSize: z.array(z.number().int()),
-  batchSize: z.number().int(),
-  baseWidth: z.number().int(),
-  depth: z.number().int(),
-  threads: z.number().int(),
-  backend: z.string(),
-  nativeConv: z.boolean(),
-  steps: z.number().int(),
-  firstStepSeconds: z.number(),
-  /** Median of steps 2..N of the epoch. */
-  medianStepSeconds: z.number(),
-  meanStepSeconds: z.number(),
-  coresUsed: z.number(),
-  loadAverage: z.number(),
-  cores: z.number().int(),
-});
-export type StepTimingView = z.infer<typeof StepTimingView>;
-
-/** The plan proposed from the data and this machine, with its "why this plan" lines. */
-export const ProposedPlanView = z.object({
-  architecture: z.string(),
-  dims: z.enum(['2d', '3d']),
-  patchSize: z.array(z.number().int()),
-  batchSize: z.number().int(),
-  depth: z.number().int(),
-  baseWidth: z.number().int(),
-  targetSpacing: z.array(z.number()),
-  why: z.array(z.string()),
-  /** Seconds per step and what they are based on (null on a GPU budget). */
-  step: z
-    .object({ seconds: z.number(), source: z.enum(['measured', 'scaled', 'estimate']), runId: Id.nullable(), steps: z.number().int(), minutes: z.number(), nativeConv: z.boolean(), threads: z.number().int() })
-    .nullable(),
-});
-export type ProposedPlanView = z.infer<typeof ProposedPlanView>;
-
 export const TrainingPlanView = z.object({
   options: TrainingOptions,
   /** Why each proposed number is what it is (from the fingerprint and this machine). */
@@ -92,8 +53,6 @@ export const TrainingPlanView = z.object({
     .nullable(),
   /** A cancelled/interrupted run with a checkpoint that training:resume would continue. */
   resumable: z.object({ runId: Id, status: z.string(), epochsDone: z.number().int().nonnegative() }).nullable(),
-  /** The plan itself (null: nothing labelled yet). */
-  proposed: ProposedPlanView.nullable().optional(),
 });
 export type TrainingPlanView = z.infer<typeof TrainingPlanView>;
 
@@ -145,10 +104,6 @@ export const TrainingRunView = z.object({
   /** The job running it in this session, if any. */
   jobId: Id.nullable(),
   resumable: z.boolean(),
-  /** The plan's "why" lines when the run was started (empty for runs from before they were kept). */
-  why: z.array(z.string()).optional(),
-  /** What its steps measured (null until its first epoch ended). */
-  measured: StepTimingView.nullable().optional(),
 });
 export type TrainingRunView = z.infer<typeof TrainingRunView>;
 

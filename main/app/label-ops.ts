@@ -30,7 +30,7 @@ export async function applyLabelOpDetailed(
   spacing: ops.Spacing3,
   op: LabelOp,
   image?: () => Promise<ArrayLike<number>>,
-): Promise<{ labels: Uint8Array; tolerances?: number[]; interval?: [number, number]; leak?: { bound: number; reachedVoxels: number } }> {
+): Promise<{ labels: Uint8Array; tolerances?: number[] }> {
   if (op.kind === 'regionGrow') {
     if (!image) throw new SegloopError('INVALID_ARGUMENT', 'Region growing needs the image intensities.');
     return regionGrow(labels, await image(), shape, op);
@@ -73,20 +73,13 @@ export function labelOps(deps: { store: ProjectStore }): LabelOps {
     async 'labels:transform'(input) {
       const img = store.images.require(parseDbId(input.imageId, 'IMAGE_NOT_FOUND', 'image'));
       const known = new Set(store.labelSchema.list().map((c) => c.idx));
-      const op = input.op;
-      for (const s of [op.segment, ...('from' in op ? [op.from] : []), ...(op.kind === 'regionGrow' && op.insideSegment != null ? [op.insideSegment] : [])]) {
+      for (const s of [input.op.segment, ...('from' in input.op ? [input.op.from] : [])]) {
         if (!known.has(s)) throw new SegloopError('LABEL_OUT_OF_SCHEMA', `Segment ${s} is not in the label schema (${[...known].sort((a, b) => a - b).join(', ')}).`);
       }
       const labels = await decodeLabelVoxels(store, img, input.voxelsGzBase64);
       const readImage = async () => (await readNifti(await store.resolve(img.path))).data;
       const r = await applyLabelOpDetailed(labels, img.shape as unknown as ops.Shape3, img.spacing as unknown as ops.Spacing3, input.op, readImage);
-      return {
-        voxelsGzBase64: (await gzip(r.labels)).toString('base64'),
-        changedVoxels: countDifferent(r.labels, labels),
-        ...(r.tolerances ? { tolerances: r.tolerances } : {}),
-        ...(r.interval ? { interval: r.interval } : {}),
-        ...(r.leak ? { leak: r.leak } : {}),
-      };
+      return { voxelsGzBase64: (await gzip(r.labels)).toString('base64'), changedVoxels: countDifferent(r.labels, labels), ...(r.tolerances ? { tolerances: r.tolerances } : {}) };
     },
 
     async 'labels:measure'(input) {

@@ -97,7 +97,7 @@ export async function openProjectApp(dir: string, options: ProjectAppOptions): P
         secondsSpent: input.secondsSpent,
         segmentStatus: segmentStatusFromWire(input.segmentStatus),
       });
-      return { version: labelVersion(saved.row), voxelsChanged: saved.voxelsChanged, unchanged: saved.unchanged };
+      return { version: labelVersion(saved.row), voxelsChanged: saved.voxelsChanged };
     },
 
     async 'labelSchema:get'() {

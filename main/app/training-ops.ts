@@ -11,7 +11,7 @@ import { SegloopError } from '../../shared/errors';
 import type { EpochPoint, JobStarted, TrainingOptions, TrainingPlanView, TrainingRunView } from '../../shared/training-schema';
 import { parseTrainingConfigOverrides, type TrainingConfigOverrides } from '../../shared/training-config';
 import { submitTraining } from '../core/jobs/ml-jobs';
-import { defaultTrainingConfig, findResumableRun, planContextFor, planFromCases, PSEUDO_LABEL_SOURCES, runDirOf, type TrainInProjectOptions } from '../core/jobs/train-job';
+import { defaultTrainingConfig, findResumableRun, planFromCases, PSEUDO_LABEL_SOURCES, runDirOf, type TrainInProjectOptions } from '../core/jobs/train-job';
 import { getModelDefinition, listModels } from '../core/ml/models';
 import type { ProjectStore } from '../core/project';
 import type { TrainingRunRow } from '../core/project/types';
@@ -175,9 +175,7 @@ export function trainingOps(deps: LoopDeps): TrainingOps {
   };
 
   const runView = async (r: TrainingRunRow, resumable: number | null, models: Map<number, { id: number; version: number }>): Promise<TrainingRunView> => {
-    const cfg = r.config as { trainer?: { architecture?: string }; resumedFromRun?: number | null; includePseudo?: boolean; plan?: { why?: unknown } };
-    const timing = store.trainingRuns.stepTimings(r.id)[0] ?? null;
-    const planWhy: unknown = cfg.plan?.why;
+    const cfg = r.config as { trainer?: { architecture?: string }; resumedFromRun?: number | null; includePseudo?: boolean };
     const jobId = [...runOfJob.entries()].find(([, id]) => id === r.id)?.[0] ?? null;
     const model = models.get(r.id) ?? null;
     return {
@@ -197,14 +195,6 @@ export function trainingOps(deps: LoopDeps): TrainingOps {
       modelVersion: model?.version ?? null,
       jobId: jobId && ['queued', 'running'].includes(jobs.get(jobId).status) ? jobId : null,
       resumable: resumable === r.id,
-      why: Array.isArray(planWhy) ? planWhy.filter((w): w is string => typeof w === 'string') : [],
-      measured: timing
-        ? {
-            epoch: timing.epoch, dims: timing.dims, patchSize: timing.patchSize, batchSize: timing.batchSize, baseWidth: timing.baseWidth, depth: timing.depth,
-            threads: timing.threads, backend: timing.backend, nativeConv: timing.nativeConv, steps: timing.steps, firstStepSeconds: timing.firstStepSeconds,
-            medianStepSeconds: timing.medianStepSeconds, meanStepSeconds: timing.meanStepSeconds, coresUsed: timing.coresUsed, loadAverage: timing.loadAverage, cores: timing.cores,
-          }
-        : null,
     };
   };
 
@@ -214,18 +204,15 @@ export function trainingOps(deps: LoopDeps): TrainingOps {
       const all = await trainableCases(store, true);
       const { cases, pseudo, bySource } = await trainableCases(store, false);
       const reasons: TrainingPlanView['reasons'] = [];
-      let architecture = 'unet2d';
+      const architecture = 'unet2d';
       const basis = cases.length ? cases : all.cases;
       let fingerprint: TrainingPlanView['fingerprint'] = null;
-      let proposed: TrainingPlanView['proposed'] = null;
       let options: TrainingOptions;
       if (basis.length) {
         // The fingerprint reads every case; 50 are plenty for medians and percentiles.
         const sample = basis.slice(0, 50);
         const modality = store.images.require(Number(sample[0].id.slice('image-'.length))).modality;
-        // The screen's default budget is 30 minutes: the plan's steps are counted in it.
-        const { fingerprint: fp, plan } = await planFromCases(sample, numClasses, modality, await planContextFor(store, { minutes: 30 }));
-        architecture = plan.architecture;
+        const { fingerprint: fp, plan } = await planFromCases(sample, numClasses, modality);
         const cfg = defaultTrainingConfig(plan, fp, numClasses, architecture);
         const model = (cfg.model ?? {}) as { depth?: number; baseWidth?: number };
         const loss = { ceWeight: 1, diceWeight: 1, batchDice: false, ...(cfg.loss ?? {}) };
@@ -251,27 +238,23 @@ export function trainingOps(deps: LoopDeps): TrainingOps {
         };
         fingerprint = { cases: fp.cases, medianShape: [...fp.medianShape], medianSpacing: [...fp.medianSpacing], modality: fp.modality };
         reasons.push({ field: 'data', text: `Fingerprint of ${fp.cases} labelled case(s): median shape ${fp.medianShape.map((v) => Math.round(v)).join('×')}, median spacing ${fp.medianSpacing.map((v) => v.toFixed(2)).join('×')} mm (${fp.modality}).` });
-        // Why this plan (architecture, the step time measured here or estimated, the steps it buys), then its notes.
-        for (const w of plan.why) reasons.push({ field: 'why', text: w });
-        for (const n of plan.notes) reasons.push({ field: 'plan', text: `Plan: ${n}.` });
-        reasons.push({ field: 'architecture', text: `${plan.why[0]} (${os.cpus().length} CPU core(s), no GPU).` });
+        // The fingerprint's notes: spacing applies to every model; patch/batch/voxel budget describe the 3D plan.
+        for (const n of plan.notes) {
+          // A 2D plan (2D images, thick slices) is the one trained: all its notes apply (issue 17).
+          if (plan.dims === '2d') reasons.push({ field: 'plan', text: `Plan: ${n}.` });
+          else if (/spacing/.test(n)) reasons.push({ field: 'plan', text: `Resampling: ${n}.` });
+          else reasons.push({ field: 'plan3d', text: `If you choose a 3D model: ${n}.` });
+        }
+        reasons.push({ field: 'architecture', text: `2D U-Net: on this machine's ${os.cpus().length} CPU core(s) without a GPU a 2D step is about 20× cheaper than a 3D step (docs/ml-results.md); choose unet3d when a GPU backend loads.` });
         const cov = plan.context2d && (plan.context2d.source === '2d-images' || plan.context2d.coarsened) ? plan.context2d.coverage : null;
         reasons.push({
           field: 'patchSize',
           text: cov
             ? `Patch ${options.patchSize.join('×')} covers ${cov.map((c) => `${Math.round(100 * c)}%`).join(' × ')} of the median image at the plan's spacing, within the step budget.`
-            : plan.dims === '3d'
-              ? `Patch ${options.patchSize.join('×')} covers the median image at the target spacing, rounded up to a multiple of 2^(depth-1), within the voxel budget.`
-              : `Patch ${options.patchSize.join('×')} covers the largest slice at the target spacing, rounded up to a multiple of 2^(depth-1).`,
+            : `Patch ${options.patchSize.join('×')} covers the largest slice at the target spacing, rounded up to a multiple of 2^(depth-1).`,
         });
-        reasons.push({ field: 'batchSize', text: `Batch ${options.batchSize} ${plan.dims === '3d' ? 'patches' : 'slices'}${options.loss.batchDice ? ', Dice over the whole batch (most slices hold little foreground; nnU-Net 2D)' : ''}.` });
-        reasons.push({ field: 'augmentation', text: `Flips ${options.augmentation.flipProbability}, rotation ${options.augmentation.rotationProbability}, scaling ${options.augmentation.scaleProbability}, elastic ${options.augmentation.elasticProbability}${plan.dims === '2d' ? ' (elastic off for 2D as in nnU-Net v2: also the costliest)' : ''}.` });
-        const st = plan.stepTime;
-        proposed = {
-          architecture: plan.architecture, dims: plan.dims, patchSize: [...options.patchSize], batchSize: options.batchSize, depth: options.depth, baseWidth: options.baseWidth,
-          targetSpacing: [...plan.targetSpacing], why: plan.why,
-          step: st ? { seconds: st.seconds, source: st.source, runId: st.measurement ? String(st.measurement.runId) : null, steps: st.steps, minutes: st.minutes, nativeConv: st.nativeConv, threads: st.threads } : null,
-        };
+        reasons.push({ field: 'batchSize', text: `Batch ${options.batchSize} slices${options.loss.batchDice ? ', Dice over the whole batch (most slices hold little foreground; nnU-Net 2D)' : ''}.` });
+        reasons.push({ field: 'augmentation', text: `Flips ${options.augmentation.flipProbability}, rotation ${options.augmentation.rotationProbability}, scaling ${options.augmentation.scaleProbability}, elastic ${options.augmentation.elasticProbability} (elastic off for 2D as in nnU-Net v2: also the costliest).` });
         reasons.push({ field: 'budget', text: 'A 30-minute budget: the reference CPU PyTorch run reaches its Dice in that time here; use epochs for a fixed amount of work.' });
       } else {
         options = {
@@ -298,7 +281,6 @@ export function trainingOps(deps: LoopDeps): TrainingOps {
         data: { trainable: cases.length, pseudo, testImages: store.images.list({ split: 'test' }).length, bySource },
         fingerprint,
         resumable: resumableRun ? { runId: String(resumableRun.id), status: resumableRun.status, epochsDone: (await readEpochs(store, resumableRun.id)).length } : null,
-        proposed,
       };
     },
 

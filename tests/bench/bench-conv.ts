@@ -1,9 +1,6 @@
-// npm run bench:conv -- [--arch unet3d|unet2d] [--rounds 5] [--warmup 1] [--threads 2] [--layers all|L0] [--step]
-// --step: instead, the trainer's whole unet3d (or unet2d) step (registry model, createTrainStep)
-// with the addon on and off, alternating in one process (bench:train times it against PyTorch).
-// --arch unet2d: the 2D convolutions of one unet2d step at the 2D plan's shape (48x64 patch, i.e.
-// [16,64,48,C] tensors, batch 16): wasm = XNNPACK Conv2D forward + our conv2d-grads.ts gradients,
-// native = the same addon serving them as depth-1 volumes (kernels/native-conv2d.ts).
+// npm run bench:conv -- [--rounds 5] [--warmup 1] [--threads 2] [--layers all|L0] [--step]
+// --step: instead, the trainer's whole unet3d step (registry model, createTrainStep) with the addon
+// on and off, alternating in one process (bench:train times it against PyTorch).
 // Per-kernel times of the 3D convolutions of one unet3d training step (registry defaults: depth 4,
 // widths 16-32-64-128, max-pool down, 2x2x2 transposed conv up, 1x1 head; plan shape 40x56x40,
 // batch 2): forward, filter gradient (dW) and input gradient (dX) of every distinct layer, on
@@ -36,17 +33,13 @@ interface Layer {
   name: string;
   /** conv: x at `spatial`, Ci -> Co; up: transposed conv from `spatial` (low res) to 2x, Ci -> Co. */
   kind: 'conv' | 'up';
-  /** [D,H,W] (unet3d) or [H,W] (unet2d). */
-  spatial: number[];
+  spatial: [number, number, number];
   ci: number; co: number; k: number;
   /** How often the step runs each kernel of this shape: [fwd, dW, dX]. */
   count: [number, number, number];
 }
 
-const arch = arg('arch', 'unet3d');
-if (arch !== 'unet3d' && arch !== 'unet2d') throw new Error(`--arch must be unet3d or unet2d, got ${arch}`);
-const is2d = arch === 'unet2d';
-const N = is2d ? 16 : 2;
+const N = 2;
 const L0: [number, number, number] = [40, 56, 40];
 const L1: [number, number, number] = [20, 28, 20];
 const L2: [number, number, number] = [10, 14, 10];
@@ -68,68 +61,13 @@ const LAYERS: Layer[] = [
   { name: 'up 32->16 (20x28x20->)', kind: 'up', spatial: L1, ci: 32, co: 16, k: 2, count: [1, 1, 1] },
   { name: 'head 16->3 1x1x1', kind: 'conv', spatial: L0, ci: 16, co: 3, k: 1, count: [1, 1, 1] },
 ];
-// unet2d, 48x64 patch (X, Y) -> [16, 64, 48, C]; same depth-4 widths 16-128.
-const P0 = [64, 48];
-const P1 = [32, 24];
-const P2 = [16, 12];
-const P3 = [8, 6];
-const LAYERS_2D: Layer[] = [
-  { name: 'enc0 1->16', kind: 'conv', spatial: P0, ci: 1, co: 16, k: 3, count: [1, 1, 0] },
-  { name: 'L0 16->16 (enc+dec)', kind: 'conv', spatial: P0, ci: 16, co: 16, k: 3, count: [2, 2, 2] },
-  { name: 'dec0 32->16', kind: 'conv', spatial: P0, ci: 32, co: 16, k: 3, count: [1, 1, 1] },
-  { name: 'enc1 16->32', kind: 'conv', spatial: P1, ci: 16, co: 32, k: 3, count: [1, 1, 1] },
-  { name: 'L1 32->32 (enc+dec)', kind: 'conv', spatial: P1, ci: 32, co: 32, k: 3, count: [2, 2, 2] },
-  { name: 'dec1 64->32', kind: 'conv', spatial: P1, ci: 64, co: 32, k: 3, count: [1, 1, 1] },
-  { name: 'enc2 32->64', kind: 'conv', spatial: P2, ci: 32, co: 64, k: 3, count: [1, 1, 1] },
-  { name: 'L2 64->64 (enc+dec)', kind: 'conv', spatial: P2, ci: 64, co: 64, k: 3, count: [2, 2, 2] },
-  { name: 'dec2 128->64', kind: 'conv', spatial: P2, ci: 128, co: 64, k: 3, count: [1, 1, 1] },
-  { name: 'enc3 64->128', kind: 'conv', spatial: P3, ci: 64, co: 128, k: 3, count: [1, 1, 1] },
-  { name: 'enc3 128->128', kind: 'conv', spatial: P3, ci: 128, co: 128, k: 3, count: [1, 1, 1] },
-  { name: 'up 128->64 (8x6->)', kind: 'up', spatial: P3, ci: 128, co: 64, k: 2, count: [1, 1, 1] },
-  { name: 'up 64->32 (16x12->)', kind: 'up', spatial: P2, ci: 64, co: 32, k: 2, count: [1, 1, 1] },
-  { name: 'up 32->16 (32x24->)', kind: 'up', spatial: P1, ci: 32, co: 16, k: 2, count: [1, 1, 1] },
-  { name: 'head 16->3 1x1', kind: 'conv', spatial: P0, ci: 16, co: 3, k: 1, count: [1, 1, 1] },
-];
 const KERNELS = ['fwd', 'dW', 'dX'] as const;
 type Kernel = (typeof KERNELS)[number];
 
-/**
- * Our tensors and the kernel calls of one 2D layer (NHWC, filter [k,k,in,out]): Conv2D (the step
- * runs FusedConv2D = the same + bias), Conv2DBackpropFilter, Conv2DBackpropInput; for the
- * transposed conv its forward is Conv2DBackpropInput, its dX a strided Conv2D.
- */
-function ourLayer2d(l: Layer, seed: number): { run(k: Kernel): tf.Tensor; dispose(): void } {
-  const pad = 'same' as const;
-  const run = (name: string, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor =>
-    tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
-  const conv = { pad, dilations: [1, 1], dataFormat: 'NHWC', dimRoundingMode: undefined };
-  if (l.kind === 'conv') {
-    const x = tf.randomNormal([N, ...l.spatial, l.ci], 0, 1, 'float32', seed);
-    const w = tf.randomNormal([l.k, l.k, l.ci, l.co], 0, 0.1, 'float32', seed + 1);
-    const dy = tf.randomNormal([N, ...l.spatial, l.co], 0, 1, 'float32', seed + 2);
-    return {
-      run: (k) => k === 'fwd' ? run('Conv2D', { x, filter: w }, { ...conv, strides: [1, 1] })
-        : k === 'dW' ? run('Conv2DBackpropFilter', { x, dy }, { ...conv, strides: [1, 1], filterShape: w.shape })
-          : run('Conv2DBackpropInput', { dy, filter: w }, { ...conv, strides: [1, 1], inputShape: x.shape }),
-      dispose: () => tf.dispose([x, w, dy]),
-    };
-  }
-  const x = tf.randomNormal([N, ...l.spatial, l.ci], 0, 1, 'float32', seed);
-  const w = tf.randomNormal([2, 2, l.co, l.ci], 0, 0.1, 'float32', seed + 1);
-  const g = tf.randomNormal([N, ...l.spatial.map((v) => v * 2), l.co], 0, 1, 'float32', seed + 2);
-  return {
-    run: (k) => k === 'fwd' ? run('Conv2DBackpropInput', { dy: x, filter: w }, { ...conv, strides: [2, 2], inputShape: g.shape })
-      : k === 'dW' ? run('Conv2DBackpropFilter', { x: g, dy: x }, { ...conv, strides: [2, 2], filterShape: w.shape })
-        : run('Conv2D', { x: g, filter: w }, { ...conv, strides: [2, 2] }),
-    dispose: () => tf.dispose([x, w, g]),
-  };
-}
-
 /** Our tensors and the kernel calls of one layer (NDHWC, filter [k,k,k,in,out] as tfjs holds it). */
 function ourLayer(l: Layer, seed: number): { run(k: Kernel): tf.Tensor; dispose(): void } {
-  if (is2d) return ourLayer2d(l, seed);
   const s = l.kind === 'up' ? 2 : 1;
-  const hi = l.kind === 'up' ? l.spatial.map((v) => v * 2) : l.spatial;
+  const hi = l.kind === 'up' ? (l.spatial.map((v) => v * 2) as [number, number, number]) : l.spatial;
   const pad = 'same' as const;
   if (l.kind === 'conv') {
     const x = tf.randomNormal([N, ...l.spatial, l.ci], 0, 1, 'float32', seed);
@@ -157,12 +95,11 @@ function ourLayer(l: Layer, seed: number): { run(k: Kernel): tf.Tensor; dispose(
   };
 }
 
-/** The same layer for PyTorch: NC(D)HW, weight [out,in,k,k(,k)] (transposed: [in,out,k,k(,k)]). */
+/** The same layer for PyTorch: NCDHW, weight [out,in,k,k,k] (transposed: [in,out,k,k,k]). */
 function torchLayer(l: Layer): object {
-  const taps = l.spatial.map(() => l.k);
   return l.kind === 'conv'
-    ? { x: [N, l.ci, ...l.spatial], w: [l.co, l.ci, ...taps], stride: 1, padding: (l.k - 1) / 2, transposed: false }
-    : { x: [N, l.ci, ...l.spatial], w: [l.ci, l.co, ...taps], stride: 2, padding: 0, transposed: true };
+    ? { x: [N, l.ci, ...l.spatial], w: [l.co, l.ci, l.k, l.k, l.k], stride: 1, padding: (l.k - 1) / 2, transposed: false }
+    : { x: [N, l.ci, ...l.spatial], w: [l.ci, l.co, l.k, l.k, l.k], stride: 2, padding: 0, transposed: true };
 }
 
 class Torch {
@@ -212,8 +149,7 @@ function maxRelDiff(a: tf.Tensor, b: tf.Tensor): number {
 const rounds = Number(arg('rounds', '5'));
 const warmup = Number(arg('warmup', '1'));
 const threads = Number(arg('threads', '2'));
-const allLayers = is2d ? LAYERS_2D : LAYERS;
-const layers = arg('layers', 'all') === 'all' ? allLayers : allLayers.filter((l) => l.name.startsWith(arg('layers', '')));
+const layers = arg('layers', 'all') === 'all' ? LAYERS : LAYERS.filter((l) => l.name.startsWith(arg('layers', '')));
 const cores = os.cpus().length;
 
 const report = await initBackend({ prefer: 'wasm', threads });
@@ -221,10 +157,9 @@ const native = loadNativeConv();
 console.log(`wasm backend, ${report.threads} threads (SIMD ${report.simd}); ${native.reason}; native threads ${nativeConvThreads()}; ${cores} cores`);
 if (process.argv.includes('--step')) {
   if (!native.loaded) throw new Error(`--step compares the addon on/off: ${native.reason}`);
-  const { model } = createModel(arch, { dims: is2d ? 2 : 3, depth: 4, baseWidth: 16, numClasses: 3 }, { seed: 7 });
-  const sp = is2d ? P0 : L0;
-  const x = tf.randomNormal([N, ...sp, 1], 0, 1, 'float32', 7);
-  const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([N, ...sp], 0, 3, 'float32', 8)), 'int32'));
+  const { model } = createModel('unet3d', { dims: 3, depth: 4, baseWidth: 16, numClasses: 3 }, { seed: 7 });
+  const x = tf.randomNormal([N, ...L0, 1], 0, 1, 'float32', 7);
+  const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([N, ...L0], 0, 3, 'float32', 8)), 'int32'));
   const step = createTrainStep({ model, optimizer: tf.train.adam(1e-3), loss: createLoss({ numClasses: 3 }), useLabelledFlags: false });
   const st: Record<'wasm' | 'native', number[]> = { wasm: [], native: [] };
   const ld = [os.loadavg()[0]];
@@ -239,8 +174,7 @@ if (process.argv.includes('--step')) {
   }
   const hi = Math.max(...ld);
   const mm = (xs: number[]): string => `${Math.min(...xs).toFixed(0)}/${median(xs).toFixed(0)}`;
-  const label = is2d ? 'unet2d 48x64 b16 training step' : 'unet3d 40x56x40 b2 training step';
-  console.log(`${label}, ms min/median over ${rounds} (ABAB): convs on wasm kernels ${mm(st.wasm)}, on the native addon ${mm(st.native)}; ` +
+  console.log(`unet3d 40x56x40 b2 training step, ms min/median over ${rounds} (ABAB): conv3d on wasm kernels ${mm(st.wasm)}, on the native addon ${mm(st.native)}; ` +
     (hi > cores ? `ratio refused (load ${Math.min(...ld).toFixed(1)}-${hi.toFixed(1)} > ${cores} cores)` : `wasm/native ${(median(st.wasm) / median(st.native)).toFixed(2)}x (load ${Math.min(...ld).toFixed(1)}-${hi.toFixed(1)})`));
   process.exit(0);
 }
@@ -322,7 +256,7 @@ layers.forEach((l, li) => {
 const widths = head.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
 for (const r of rows) console.log(r.map((v, c) => (c < 2 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  '));
 
-console.log(`\nper ${arch} step (sum of count x median, ms):`);
+console.log('\nper unet3d step (sum of count x median, ms):');
 for (const k of [...KERNELS, 'all'] as const) {
   const sum = (s: Side): number => (k === 'all' ? KERNELS.reduce((a, kk) => a + total[s][kk], 0) : total[s][k]);
   const parts = sides.map((s) => `${s} ${sum(s).toFixed(0)}`).join(', ');
@@ -331,7 +265,7 @@ for (const k of [...KERNELS, 'all'] as const) {
 }
 // CPU time = work done, whatever the wall clock; under load it is the less distorted number, but
 // it is not a speed: a side that idles threads (waiting) costs less CPU than it costs time.
-console.log(`\nper ${arch} step, process CPU ms (all threads; sum of count x median):`);
+console.log('\nper unet3d step, process CPU ms (all threads; sum of count x median):');
 for (const k of [...KERNELS, 'all'] as const) {
   const sum = (s: Side): number => (k === 'all' ? KERNELS.reduce((a, kk) => a + cpuTotal[s][kk], 0) : cpuTotal[s][k]);
   console.log(`  ${k.padEnd(4)} ${sides.map((s) => `${s} ${sum(s).toFixed(0)}`).join(', ')}`);

@@ -1,5 +1,4 @@
-// npm run profile:step -- [--arch unet3d] [--patch 40,56,40] [--batch 2] [--steps 2] [--threads 2] [--json out.json] [--ab-norm] [--ab-native]
-// (2D: --arch unet2d --patch 48,64 --batch 16, the 2D plan's shape.)
+// npm run profile:step -- [--arch unet3d] [--patch 40,56,40] [--batch 2] [--steps 2] [--threads 2] [--json out.json] [--ab-norm]
 // Per-kernel profile of one training step of a shipped network (registry + the trainer's step)
 // with tf.profile: time per kernel name for the forward pass (model + loss) and for the whole
 // step; backward+update = step - forward per kernel. "Outside kernels" = wall time no kernel
@@ -8,8 +7,6 @@
 // --ab-norm: alternates steps with our fused normalisation kernels (kernels/norm-fused.ts) and
 // without them (the composed tf ops), in one process, and prints both tables: before/after
 // measured under the same load.
-// --ab-native: the same with the native conv addon off (wasm kernels) and on (native-conv3d.ts,
-// native-conv2d.ts), e.g. for the 2D path's before/after shares.
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,7 +15,6 @@ import { createLoss } from '../../main/core/ml/losses';
 import { createModel } from '../../main/core/ml/models';
 import { createTrainStep } from '../../main/core/ml/trainer-step';
 import { NORM_BACKWARD, NORM_FORWARD } from '../../main/core/ml/kernels/norm-fused';
-import { loadNativeConv, setNativeConvEnabled } from '../../main/core/ml/kernels/native-conv3d';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -74,35 +70,24 @@ const setFused = (on: boolean): void => {
     if (on) tf.registerKernel(k);
   }
 };
-const nativeLoaded = loadNativeConv().loaded;
-if (process.argv.includes('--ab-native') && !nativeLoaded) throw new Error(`--ab-native needs the addon: ${loadNativeConv().reason}`);
-const shippedFused = fusedConfigs.length > 0;
-const variants: { label: string; fused: boolean; native: boolean }[] = process.argv.includes('--ab-norm')
-  ? [{ label: 'composed norm ops (before)', fused: false, native: nativeLoaded }, { label: 'fused norm kernels (after)', fused: true, native: nativeLoaded }]
-  : process.argv.includes('--ab-native')
-    ? [{ label: 'native conv addon off: wasm kernels (before)', fused: shippedFused, native: false }, { label: 'native conv addon on (after)', fused: shippedFused, native: true }]
-    : [{ label: 'as shipped', fused: shippedFused, native: nativeLoaded }];
-const setVariant = (v: { fused: boolean; native: boolean }): void => {
-  setFused(v.fused);
-  setNativeConvEnabled(v.native);
-};
+const variants = process.argv.includes('--ab-norm') ? [{ label: 'composed norm ops (before)', fused: false }, { label: 'fused norm kernels (after)', fused: true }] : [{ label: 'as shipped', fused: fusedConfigs.length > 0 }];
 const runs = variants.map(() => ({ fw: [] as { wall: number; kernels: Acc }[], st: [] as { wall: number; kernels: Acc }[] }));
 for (const v of variants) {
-  setVariant(v);
+  setFused(v.fused);
   await train();
   await forward();
 }
 const load0 = os.loadavg()[0];
 for (let i = 0; i < steps; i++) {
   for (let j = 0; j < variants.length; j++) {
-    setVariant(variants[j]);
+    setFused(variants[j].fused);
     runs[j].fw.push(await profile(forward));
     runs[j].st.push(await profile(train));
   }
 }
 const load1 = os.loadavg()[0];
 const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-console.log(`${arch} ${patch.join('x')} batch ${batch}; backend ${report.name}, ${report.threads} threads; ${loadNativeConv().reason}; load ${load0.toFixed(1)}-${load1.toFixed(1)} on ${os.cpus().length} cores`);
+console.log(`${arch} ${patch.join('x')} batch ${batch}; backend ${report.name}, ${report.threads} threads; load ${load0.toFixed(1)}-${load1.toFixed(1)} on ${os.cpus().length} cores`);
 const tables = variants.map((v, j) => {
   const { fw, st } = runs[j];
   const names = new Set([...st.flatMap((p) => [...p.kernels.keys()]), ...fw.flatMap((p) => [...p.kernels.keys()])]);

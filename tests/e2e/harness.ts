@@ -182,28 +182,3 @@ export async function openCaseFromCases(page: Page, imageId: string | number): P
 export async function waitForUnsaved(page: Page, n: number, timeout = 30_000): Promise<void> {
   await page.waitForFunction((k) => new RegExp(`^${k} voxels unsaved`).test(document.querySelector('[data-testid="unsaved"]')?.textContent ?? ''), n, { timeout });
 }
-
-/** The Labelling screen's unsaved voxel count (0 when the counter is not shown). */
-export async function unsavedCount(page: Page): Promise<number> {
-  const text = (await page.locator('[data-testid="unsaved"]').textContent({ timeout: 1000 }).catch(() => null)) ?? '0';
-  return Number(/(\d+)/.exec(text)?.[1] ?? 0);
-}
-
-/**
- * Waits until the unsaved count is positive and has not changed for `stableMs` (a stroke is
- * counted in pieces while it is applied); returns it.
- */
-export async function waitForPainted(page: Page, stableMs = 600, timeout = 60_000): Promise<number> {
-  const deadline = Date.now() + timeout;
-  let last = -1;
-  let stableSince = Date.now();
-  for (;;) {
-    const n = await unsavedCount(page);
-    if (n !== last) {
-      last = n;
-      stableSince = Date.now();
-    } else if (n > 0 && Date.now() - stableSince >= stableMs) return n;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the stroke (unsaved count ${n})`);
-    await page.waitForTimeout(100);
-  }
-}

@@ -2,8 +2,7 @@
 // The 3D and constrained labelling tools from the Labelling screen with real mouse events, each
 // checked against a reference computed here from the saved versions: the sphere brush and eraser
 // against an analytic ball of the brush radius in mm (voxel centres scaled by the spacing), region
-// growing against skimage.segmentation.flood (typed tolerance) and the scipy connected-threshold
-// reference (auto, one and two seeds — Shift+click adds one) from the seeds the screen reports, and painting with an
+// growing against skimage.segmentation.flood from the seed the screen reports, and painting with an
 // editable area and an intensity range against (the same stroke unconstrained) ∩ area ∩ range.
 // Every tool undoes in one step, and the saved version's "voxels changed" and seconds count it.
 import { spawnSync } from 'node:child_process';
@@ -12,7 +11,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNifti } from '../../main/core/imaging/nifti';
-import { AUTO_KS, AUTO_MIN_VOXELS, AUTO_RADIUS, MAX_REGION_FRACTION } from '../../main/core/imaging/region-grow';
+import { AUTO_K } from '../../main/core/imaging/region-grow';
 import { ProjectStore } from '../../main/core/project/project-store';
 import { missingPrerequisite, openCaseFromCases, serveDemoCopy, waitForStatus, type ServedDemo } from './harness';
 import { ROOT } from './test-project';
@@ -99,11 +98,9 @@ interface FloodReq {
   overwrite: boolean;
 }
 
-/** skimage.segmentation.flood (typed tolerance) / the scipy connected-threshold reference (auto) on the case's image (region_grow_ref.py). */
+/** skimage.segmentation.flood on the case's image (region_grow_ref.py). */
 function floodRef(shape: V3, image: Float32Array, labels: Uint8Array, req: FloodReq): { labels: Uint8Array; tolerances: number[] } {
-  const maxVoxels = Math.ceil(shape[0] * shape[1] * shape[2] * MAX_REGION_FRACTION);
-  const input = JSON.stringify({ shape, image: Array.from(image), labels: Array.from(labels), autoKs: AUTO_KS, autoRadius: AUTO_RADIUS, autoMinVoxels: AUTO_MIN_VOXELS, maxVoxels, ...req });
-  const r = spawnSync('/usr/bin/python3', [FLOOD_REF], { input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync('/usr/bin/python3', [FLOOD_REF], { input: JSON.stringify({ shape, image: Array.from(image), labels: Array.from(labels), autoK: AUTO_K, ...req }), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(r.stderr);
   const out = JSON.parse(r.stdout) as { labels: number[]; tolerances: number[] };
   return { labels: Uint8Array.from(out.labels), tolerances: out.tolerances };
@@ -237,13 +234,11 @@ describe.skipIf(skipReason !== null)(`3D and constrained labelling tools in the 
     expect(efit.mismatches, `eraser vs ball at ${efit.centre.map((v) => v.toFixed(1))}`).toBe(0);
   }, 600_000);
 
-  it('region growing from the clicked seed(s) equals the skimage/scipy reference; Shift+click adds a seed; Discard undoes it, Keep + save counts it', async () => {
+  it('region growing from the clicked seed equals skimage flood; Discard undoes it, Keep + save counts it', async () => {
     const before = await latest(demo.dir, imageId);
     await page.keyboard.press('v');
     await expect.poll(() => page.locator('[data-testid="tool-regionGrow"]').getAttribute('class')).toContain('active');
-    const STATUS = /Region grow from \((\d+), (\d+), (\d+)\): (\d+) voxels changed \(tolerance ±([-\d.e+]+)/;
-    const STATUS2 = /Region grow from 2 seeds \((\d+), (\d+), (\d+)\) \((\d+), (\d+), (\d+)\): (\d+) voxels changed \(tolerance ±([-\d.e+]+)/;
-    const index = (m: RegExpExecArray, k: number) => Number(m[k]) + shape[0] * (Number(m[k + 1]) + shape[1] * Number(m[k + 2]));
+    const STATUS = /Region grow from \((\d+), (\d+), (\d+)\): (\d+) voxels changed \(tolerance ±([-\d.e+]+)\)/;
     const grow = async (): Promise<{ seed: number; changed: number; tolerance: number }> => {
       const previous = (await page.locator('[data-testid="status"]').textContent()) ?? '';
       await click(0.42, 0.42);
@@ -268,35 +263,11 @@ describe.skipIf(skipReason !== null)(`3D and constrained labelling tools in the 
     // the status shows 4 significant digits
     expect(Math.abs(auto.tolerances[0] - first.tolerance)).toBeLessThanOrEqual(Math.abs(first.tolerance) * 5e-4);
     expect(changedSet(auto.labels, before.voxels).length).toBe(first.changed);
-
-    // Shift+click a second seed: the preview is grown again from both (one auto interval)
-    const previous = (await page.locator('[data-testid="status"]').textContent()) ?? '';
-    const b = await box();
-    await page.keyboard.down('Shift');
-    await page.mouse.click(b.x + b.width * 0.58, b.y + b.height * 0.5);
-    await page.keyboard.up('Shift');
-    await page.waitForFunction(
-      ([src, prev]) => {
-        const t = document.querySelector('[data-testid="status"]')?.textContent ?? '';
-        return t !== prev && new RegExp(src).test(t);
-      },
-      [STATUS2.source, previous] as const,
-      { timeout: 60_000 },
-    );
-    const m2 = STATUS2.exec((await page.locator('[data-testid="status"]').textContent()) ?? '')!;
-    expect(index(m2, 1)).toBe(first.seed);
-    const twoSeeds = [first.seed, index(m2, 4)];
-    const changed2 = Number(m2[7]);
-    expect(await page.locator('[data-testid="grow-seeds"]').textContent()).toContain('2 seeds');
-    expect(await settledUnsaved(page)).toBe(changed2);
-    const auto2 = flood(before.voxels, { seeds: twoSeeds, segment: 1, tolerance: 'auto', connectivity: 6, overwrite: true });
-    expect(changedSet(auto2.labels, before.voxels).length).toBe(changed2);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'labelling-region-grow-two-seeds-1400x900.png') });
     await page.locator('[data-testid="op-preview-discard"]').click();
     await noUnsaved(page);
 
     // a typed tolerance, painting only over background: kept and saved
-    const tolerance = Number((first.tolerance * 0.8).toPrecision(4));
+    const tolerance = Number((first.tolerance * 1.5).toPrecision(4));
     await page.locator('[data-testid="paint-constraints"] summary').click();
     await page.locator('[data-testid="grow-tolerance"]').fill(String(tolerance));
     await page.locator('[data-testid="grow-tolerance"]').press('Tab');

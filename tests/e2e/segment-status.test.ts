@@ -11,12 +11,33 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingPrerequisite, openCaseFromCases, serveDemoCopy, waitForPainted, waitForStatus, type ServedDemo } from './harness';
+import { missingPrerequisite, openCaseFromCases, serveDemoCopy, waitForStatus, type ServedDemo } from './harness';
 import { ROOT } from './test-project';
 
 const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
 const skipReason = missingPrerequisite();
 const NOTE = 'posterior tail unclear: ask a radiologist';
+
+async function unsavedCount(page: Page): Promise<number> {
+  const text = (await page.locator('[data-testid="unsaved"]').textContent({ timeout: 1000 }).catch(() => null)) ?? '0';
+  return Number(/(\d+)/.exec(text)?.[1] ?? 0);
+}
+
+/** Waits until the unsaved count is positive and has stopped changing (the stroke is counted). */
+async function waitForPainted(page: Page): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  let last = -1;
+  let stableSince = Date.now();
+  for (;;) {
+    const n = await unsavedCount(page);
+    if (n !== last) {
+      last = n;
+      stableSince = Date.now();
+    } else if (n > 0 && Date.now() - stableSince >= 600) return n;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the stroke (unsaved count ${n})`);
+    await page.waitForTimeout(100);
+  }
+}
 
 /**
  * Picks an option of a <select>: the mouse goes to it, then the option is chosen (a native

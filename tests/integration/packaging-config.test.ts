@@ -57,9 +57,7 @@ describe('electron-builder.yml', () => {
     expect(html).toMatch(/http-equiv="Content-Security-Policy"/);
     for (const asset of html.matchAll(/(?:src|href)="\.?\/?(assets\/[^"]+)"/g)) expect(existsSync(path.join(out, 'renderer', asset[1])), asset[1]).toBe(true);
 
-    // out/native/${os}-${arch} (the native addon) is staged by scripts/dist.mjs, not by the build:
-    // tests/integration/packaging-native.test.ts checks it
-    for (const r of config.extraResources as { from: string }[]) if (!r.from.startsWith('out/native/')) expect(existsSync(inOut(r.from)), r.from).toBe(true);
+    for (const r of config.extraResources as { from: string }[]) expect(existsSync(inOut(r.from)), r.from).toBe(true);
     expect(readdirSync(path.join(out, 'licenses'))).toContain('THIRD_PARTY_LICENSES.txt');
     const licences = JSON.parse(readFileSync(path.join(out, 'licenses/licenses.json'), 'utf8')) as { name: string; hasText: boolean }[];
     for (const dep of Object.keys(pkg.dependencies)) expect(licences.map((l) => l.name), dep).toContain(dep);

@@ -1,30 +1,45 @@
 // The post-processing built on connected components (whose labelling itself is tested in
 // main/core/imaging/connected-components.test.ts), against scipy.ndimage.label on a real
 // hippocampus label with seeded speckle noise added (so there are many components).
+import { execFileSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readNifti, writeNifti } from '../../main/core/imaging/nifti';
+import { createRng } from '../../main/core/ml/data/prng';
 import { parsePostprocess, postprocessLabels } from '../../main/core/ml/postprocess';
-import { HAS_PYTHON, openComponentsFixture, type ComponentsFixture } from './helpers/scipy-components';
 
-let fixture: ComponentsFixture;
+const PY = '/usr/bin/python3';
+const REF = path.resolve('tests/integration/ref/predict_connected_components.py');
+const LABEL = path.resolve('resources/demo/labels/hippocampus_014.nii.gz');
+const hasPython = existsSync(PY);
+
+let dir: string;
 let noisy: Uint8Array;
 let shape: [number, number, number];
+let maskFile: string;
 
 beforeAll(async () => {
-  fixture = await openComponentsFixture();
-  shape = fixture.shape;
-  // 3 % of the voxels set to a random foreground class.
-  noisy = fixture.speckled((v, rng) => (rng.chance(0.03) ? 1 + rng.int(2) : v));
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'segloop-cc-'));
+  const lab = await readNifti(LABEL);
+  shape = [...lab.shape];
+  const rng = createRng(99);
+  noisy = Uint8Array.from(lab.data, (v) => (rng.chance(0.03) ? 1 + rng.int(2) : v));
+  // class-1 mask of the noisy map, as the post-processing sees it
+  maskFile = path.join(dir, 'mask.nii.gz');
+  await writeNifti(maskFile, { data: Uint8Array.from(noisy, (v) => (v === 1 ? 1 : 0)), shape, affine: lab.affine }, { dtype: 'uint8' });
 });
 
 afterAll(async () => {
-  await fixture?.dispose();
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!HAS_PYTHON)('post-processing vs scipy.ndimage.label (python3 with scipy required)', () => {
+describe.skipIf(!hasPython)('post-processing vs scipy.ndimage.label (python3 with scipy required)', () => {
   it('largest-component and minimum-size filters keep exactly what scipy says they should', async () => {
-    // the class-1 mask of the noisy map, as the post-processing sees it
-    const ref = await fixture.scipyLabel(Uint8Array.from(noisy, (v) => (v === 1 ? 1 : 0)), 26);
-    const refLabels = ref.labels;
+    const outFile = path.join(dir, 'cc26b.nii.gz');
+    const ref = JSON.parse(execFileSync(PY, [REF, maskFile, outFile, '26']).toString()) as { count: number; sizes: number[] };
+    const refLabels = (await readNifti(outFile)).data;
     const largest = ref.sizes.indexOf(Math.max(...ref.sizes)) + 1;
     const lcc = postprocessLabels(noisy, shape, 3, { largestComponent: [1], connectivity: 26 }).labels;
     const min = postprocessLabels(noisy, shape, 3, { minComponentVoxels: { 1: 5 }, connectivity: 26 }).labels;

@@ -5,6 +5,7 @@
 // TTA files label + uncertainty maps in the image's geometry.
 import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNifti } from '../../main/core/imaging/nifti';
@@ -12,19 +13,33 @@ import { predictInProject } from '../../main/core/jobs/predict-job';
 import { reapInterruptedRuns, runDirOf, trainInProject } from '../../main/core/jobs/train-job';
 import { ProjectStore, sha256File } from '../../main/core/project';
 import type { TaskEvent } from '../../main/core/worker/protocol';
-import { makeTestProject } from '../e2e/test-project';
 
-/** The five labelled demo cases (the project also holds the three unlabelled demo images). */
-const LABELLED = 5;
+const DEMO = path.resolve('resources/demo');
+const IDS = ['014', '070', '098', '104', '180'];
 const TINY = { model: { depth: 3, baseWidth: 4 }, batchSize: 4, stepsPerEpoch: 4, valFraction: 0.2, patchSize: [48, 64] };
 
 let dir: string;
 let store: ProjectStore;
 
 beforeAll(async () => {
-  ({ dir } = await makeTestProject({ labelled: LABELLED }));
-  store = await ProjectStore.open(dir, { actor: 'test' });
-}, 120_000);
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'segloop-train-e2e-'));
+  store = await ProjectStore.create(dir, { name: 'train-e2e' });
+  store.labelSchema.set([
+    { idx: 0, name: 'background', colour: '#000000' },
+    { idx: 1, name: 'anterior', colour: '#ff0000' },
+    { idx: 2, name: 'posterior', colour: '#0000ff' },
+  ]);
+  for (const id of IDS) {
+    const file = path.join(DEMO, 'images', `hippocampus_${id}.nii.gz`);
+    const img = await readNifti(file);
+    const { row } = await store.addImageFile({
+      sourcePath: file, patientExternalId: `patient-${id}`, shape: [...img.shape], spacing: [...img.spacing],
+      affine: img.affine.map((r) => [...r]), dtype: img.diskDtype, modality: 'MR',
+    });
+    const bytes = new Uint8Array(await fs.readFile(path.join(DEMO, 'labels', `hippocampus_${id}.nii.gz`)));
+    await store.addLabelVersionFile({ imageId: row.id, source: 'imported', author: 'test', bytes });
+  }
+});
 
 afterAll(async () => {
   store?.close();
@@ -39,14 +54,14 @@ describe('training job (worker process)', { timeout: 480_000 }, () => {
     const out = await trainInProject(store, { epochs: 3, config: TINY, onEvent: (e) => events.push(e) });
     expect(out.run.status).toBe('completed');
     expect(out.run.backend).toMatch(/wasm|cpu|tensorflow/);
-    expect(out.run.dataSnapshot.labelVersionIds).toHaveLength(LABELLED);
+    expect(out.run.dataSnapshot.labelVersionIds).toHaveLength(IDS.length);
     expect(out.run.log).toMatch(/epoch 3: loss/);
     const model = out.model;
     expect(model).not.toBeNull();
     if (!model) return;
     expect(model.status).toBe('candidate');
     expect(model.trainingRunId).toBe(out.run.id);
-    expect(Object.keys(model.metrics?.valDice as object)).toEqual(['anterior hippocampus', 'posterior hippocampus']);
+    expect(Object.keys(model.metrics?.valDice as object)).toEqual(['anterior', 'posterior']);
     const weights = await store.resolve(model.weightsPath as string);
     expect(await sha256File(weights)).toBe(model.weightsSha256);
     // progress with ETA, epoch metrics and checkpoints were streamed

@@ -3,9 +3,7 @@ import type { Command } from 'commander';
 import os from 'node:os';
 import Database from 'better-sqlite3';
 import { describeBackends, initBackend } from '../../core/ml/backend';
-import { loadNativeConv } from '../../core/ml/kernels/native-conv3d';
 import { electronBinaryStatus } from '../../../scripts/electron-binary.mjs';
-import { describeAddonFile } from '../../../scripts/native-addon.mjs';
 import { emit } from '../output';
 
 function sqliteVersion(): string {
@@ -26,10 +24,6 @@ export function registerDoctor(program: Command): void {
       const backends = await describeBackends();
       const chosen = await initBackend();
       const electron = electronBinaryStatus();
-      // where the conv3d addon came from (a packaged app's resources, this checkout's build) and
-      // what its BLAS needs from this machine: the difference between 3D training at ~3x the speed or not
-      const conv = loadNativeConv();
-      const nativeConv = { loaded: conv.loaded, reason: conv.reason, file: conv.file ?? null, detail: conv.file ? describeAddonFile(conv.file) : null };
       const report = {
         node: process.version,
         platform: `${process.platform}-${process.arch}`,
@@ -38,7 +32,6 @@ export function registerDoctor(program: Command): void {
         sqlite: sqliteVersion(),
         electron,
         backend: chosen,
-        nativeConv,
         backends,
       };
       emit(opts, report, () =>
@@ -49,8 +42,6 @@ export function registerDoctor(program: Command): void {
           `ml backend ${chosen.name} (${chosen.threads} thread${chosen.threads === 1 ? '' : 's'}, SIMD ${chosen.simd ? 'yes' : 'no'})`,
           ...chosen.tried.map((t) => `  ${t.ok ? 'ok  ' : 'skip'} ${t.name.padEnd(15)} ${t.reason}`),
           ...(chosen.replacedKernels.length ? [`  our kernels: ${chosen.replacedKernels.join(', ')}`] : []),
-          `native conv3d ${nativeConv.loaded ? 'yes' : 'no '} ${nativeConv.reason}`,
-          ...(nativeConv.file ? [`  ${nativeConv.file}`, `  ${nativeConv.detail}`] : []),
           'backends on this machine',
           ...backends.map((b) => `  ${b.available ? 'yes ' : 'no  '} ${b.name.padEnd(15)} ${b.detail}`),
         ].join('\n'),

@@ -144,16 +144,12 @@ export function registerTrain(program: Command): void {
           valDice: out.result.valDice,
           valMeanDice: out.result.valMeanDice,
           bestEpoch: out.result.bestEpoch,
-          // Why the plan is what it is (printed at the top too), and what this run's steps measured.
-          why: ((out.run.config.plan as { why?: string[] } | undefined)?.why ?? []),
-          measured: store.trainingRuns.stepTimings(out.run.id)[0] ?? null,
         };
         emit(f, summary, () =>
           out.model
             ? [
                 `model v${out.model.version} (id ${out.model.id}) trained in run ${out.run.id}: ${summary.stopReason} after ${summary.epochs} epochs, ${summary.steps} steps`,
                 `backend ${summary.backend}; ${summary.trainSeconds} s training, ${summary.wallSeconds} s wall`,
-                ...(summary.measured ? [`measured ${summary.measured.medianStepSeconds.toFixed(2)} s per step (median of steps 2-${summary.measured.steps} of epoch ${summary.measured.epoch}, ${summary.measured.nativeConv ? 'native' : 'wasm'} convolutions; recorded for the next plan)`] : []),
                 `validation Dice ${summary.valDice ? summary.valDice.map((d) => (d === null ? '-' : d.toFixed(4))).join(' / ') : '-'} (mean ${summary.valMeanDice?.toFixed(4) ?? '-'}, best epoch ${summary.bestEpoch ?? '-'})`,
                 `weights ${out.model.weightsPath}`,
               ].join('\n')

@@ -5,10 +5,8 @@
 // U-Net bottleneck over tiles and space, from the identity pass: no extra forward) and, when a
 // reference label is given, the Dice per foreground class (the simulation's test evaluation).
 // Scores are computed on the model's preprocessed grid (target spacing); label maps and Dice on
-// the image's own grid, from the same passes (no second prediction). Tiles of several images and
-// of their flips share forward passes up to the engine's memory bound (slidingWindowManyAsync):
-// images are read into a chunk until its tiles fill a pass, then scored; progress after every
-// image; cancel between forward passes and between images.
+// the image's own grid. Tiles go through the network in batches (sliding-window.ts); progress
+// after every image; cancel between images.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,10 +19,11 @@ import { initBackend, type BackendPreference } from '../ml/backend';
 import type { LoadedModel } from '../ml/inference/model-weights';
 import { createEngines, loadModels } from '../ml/inference/predict-task';
 import type { InferenceEngine } from '../ml/inference/engine';
-import { labelsOnImageGrid, predictVolume, preprocessForModels, windowOptions } from '../ml/inference/predict-volume';
-import { slidingWindowManyAsync, slidingWindowProbabilities, tileCount, tilesPerPass, type ForwardFn, type ProbMap } from '../ml/inference/sliding-window';
-import { flippedImages, flipSets, ProbAccumulator, unflipProbMap, type FlipSet } from '../ml/inference/tta';
-import { volumeToGrid, type Grid } from '../ml/data/layout';
+import { predictVolume, preprocessForModels, windowOptions } from '../ml/inference/predict-volume';
+import { flipProbMap, slidingWindowProbabilities, slidingWindowProbabilitiesAsync, type ForwardFn, type ProbMap } from '../ml/inference/sliding-window';
+import { flipSets, ProbAccumulator } from '../ml/inference/tta';
+import { flipGrid } from '../ml/data/augment';
+import { volumeToGrid } from '../ml/data/layout';
 import { dicePerClass } from '../ml/trainer';
 import { getScoringFunction, predictedVoxelsPerClass, PREDICTION_SCORE_KEYS, type ScoreKey, type ScoringInput } from './scoring';
 
@@ -43,10 +42,6 @@ export const AlScoreParams = z.object({
   outDir: z.string().nullable().default(null),
   overlap: z.number().min(0).max(0.95).default(0.5),
   backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-  /** Forward passes: onnxruntime when it loads (auto), or forced either way (as predict's). */
-  inference: z.enum(['auto', 'onnxruntime', 'tfjs']).default('auto'),
-  /** Tiles per forward pass; default: as many as the engine's memory bound allows (engine.ts). */
-  tilesPerPass: z.number().int().min(1).max(4096).optional(),
 });
 export type AlScoreParams = z.input<typeof AlScoreParams>;
 
@@ -65,10 +60,7 @@ export interface AlScoreCase {
 }
 
 export interface AlScoreResult {
-  /** What computed the forward passes: 'onnxruntime, N threads', or the tfjs backend's name. */
   backend: string;
-  /** The engine of each model (engine.ts): path, threads, one line for logs. */
-  inference: { path: InferenceEngine['path']; threads: number | null; describe: string }[];
   cases: AlScoreCase[];
 }
 
@@ -141,18 +133,6 @@ async function evaluateOnly(models: LoadedModel[], engines: readonly InferenceEn
   };
 }
 
-/** One pool image read and preprocessed, waiting in a chunk for its forward passes. */
-interface Pending {
-  index: number;
-  c: z.infer<typeof AlScoreParams>['cases'][number];
-  img: Awaited<ReturnType<typeof readNifti>>;
-  pre: ReturnType<typeof preprocessForModels>;
-  t0: number;
-}
-
-/** Images a chunk may hold at most (progress and cancel come per chunk of forward passes). */
-const MAX_CHUNK_IMAGES = 16;
-
 export async function runAlScoring(raw: unknown, ctx: { signal: AbortSignal; emit(e: TaskEvent): void }): Promise<AlScoreResult> {
   const parsed = AlScoreParams.safeParse(raw);
   if (!parsed.success) throw new SegloopError('INVALID_ARGUMENT', `Invalid scoring parameters: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
@@ -167,26 +147,13 @@ export async function runAlScoring(raw: unknown, ctx: { signal: AbortSignal; emi
   const backend = await initBackend({ prefer: p.backend as BackendPreference });
   ctx.emit({ type: 'backend', name: backend.name, detail: '' });
   const models = await loadModels(p.models);
-  // The forward passes of whole-pool scoring (identity, flips, ensemble members) run on the
-  // fastest engine (onnxruntime when it loads; engine.ts) with the tiles of several images and
-  // flips batched per pass. Two kinds stay on tfjs: the identity pass of model 1 when pooled
-  // bottleneck features are asked for (they are an intermediate activation), and MC-dropout
-  // samples (dropout active at inference).
-  const engines = await createEngines(models, p.inference, ctx, { tilesPerPass: p.tilesPerPass });
+  // Forward passes of whole-pool scoring on onnxruntime when it loads; features (bottleneck
+  // activations) and MC-dropout samples need the tfjs model.
+  const engines = await createEngines(models, 'auto', ctx);
   if (needMc && !hasDropout(models[0])) {
     throw new SegloopError('INVALID_ARGUMENT', 'MC-dropout scores (bald, mcVariance) need a model trained with dropout; this model has none.');
   }
   if (p.outDir) await fs.mkdir(p.outDir, { recursive: true });
-  const wopts = models.map((m, i) => windowOptions(m, { overlap: p.overlap, batchSize: p.tilesPerPass }, engines[i]));
-  // tfjs passes (features, MC dropout) keep the tfjs tile batch the engine would use (engine.ts).
-  const tfjsOpts = windowOptions(models[0], { overlap: p.overlap, batchSize: p.tilesPerPass });
-  const perPass = tilesPerPass(wopts[0]);
-  const flipsList: FlipSet[] = needFlips ? flipSets(models[0].meta.dims) : [[]];
-  // A cancel is seen between forward passes (each pass awaits the engine), not only between images.
-  const guarded = engines.map((e) => async (x: Float32Array, dims: readonly number[]) => {
-    if (ctx.signal.aborted) throw new SegloopError('JOB_CANCELLED', 'Scoring cancelled.');
-    return e.probabilities(x, dims);
-  });
   const results: AlScoreCase[] = [];
   const start = performance.now();
   const reportProgress = (i: number): void => {
@@ -194,125 +161,86 @@ export async function runAlScoring(raw: unknown, ctx: { signal: AbortSignal; emi
     const el = (performance.now() - start) / 1000;
     ctx.emit({ type: 'progress', fraction: done / p.cases.length, message: `scored ${done}/${p.cases.length} (${p.cases[i].id})`, etaSeconds: (el / done) * (p.cases.length - done) });
   };
-  const cancelled = (i: number): SegloopError => new SegloopError('JOB_CANCELLED', `Scoring cancelled after ${i} of ${p.cases.length} images.`);
-
-  /** Forward passes of a chunk of images, then their scores, in case order. */
-  const scoreChunk = async (chunk: Pending[]): Promise<void> => {
-    // maps[image][model][flip]
-    const maps: ProbMap[][][] = chunk.map(() => models.map(() => []));
-    let features: (number[] | null)[] = chunk.map(() => null);
-    for (const [mi, m] of models.entries()) {
-      const tfjsIdentity = mi === 0 && p.features;
-      const jobs: { ci: number; fi: number; grids: Grid[] }[] = [];
-      chunk.forEach((pc, ci) =>
-        flipsList.forEach((fl, fi) => {
-          if (tfjsIdentity && fl.length === 0) return;
-          jobs.push({ ci, fi, grids: flippedImages(pc.pre.grids, fl) });
-        }),
-      );
-      const got = await slidingWindowManyAsync(guarded[mi], jobs.map((j) => j.grids), wopts[mi]);
-      jobs.forEach((j, k) => (maps[j.ci][mi][j.fi] = unflipProbMap(got[k], flipsList[j.fi])));
-      if (tfjsIdentity) {
-        features = chunk.map((pc, ci) => {
-          const fs2 = featureForward(m);
-          const fi = flipsList.findIndex((fl) => fl.length === 0);
-          maps[ci][mi][fi] = slidingWindowProbabilities(fs2.forward, pc.pre.grids, tfjsOpts);
-          return fs2.features();
-        });
-      }
-    }
-    for (const [ci, pc] of chunk.entries()) {
-      const all = new ProbAccumulator();
-      // What `predict` (tta as asked) would average: every member with TTA, the identity passes without.
-      const forLabels = new ProbAccumulator();
-      const flips: ProbMap[] = [];
-      const members: ProbMap[] = [];
-      for (const mi of models.keys()) {
-        const mean = new ProbAccumulator();
-        flipsList.forEach((fl, fi) => {
-          const pm = maps[ci][mi][fi];
-          mean.add(pm);
-          all.add(pm);
-          if (p.tta || fl.length === 0) forLabels.add(pm);
-          if (mi === 0 && needFlips) flips.push(pm);
-        });
-        members.push(mean.result().mean);
-      }
-      const mc: ProbMap[] = [];
-      if (needMc) {
-        const m = models[0];
-        const fwd: ForwardFn = (x) => m.model.apply(x, { training: true }) as tf.Tensor;
-        for (let s = 0; s < p.mcSamples; s++) mc.push(slidingWindowProbabilities(fwd, pc.pre.grids, tfjsOpts));
-      }
-      const meanMap = all.result().mean;
-      const input: ScoringInput = { mean: meanMap, flips, mc, members };
-      const scores: Partial<Record<ScoreKey, number>> = {};
-      for (const f of fns) scores[f.name] = f.score(input);
-      const perClass = predictedVoxelsPerClass(meanMap);
-      let dice: (number | null)[] | null = null;
-      let refCounts: number[] | null = null;
-      let labelFile: string | null = null;
-      if (pc.c.labelPath || p.outDir) {
-        // On the image's own grid, exactly as `predict` would label it — from the passes above.
-        const { labels } = labelsOnImageGrid(forLabels.result().mean, pc.pre, pc.img);
-        if (pc.c.labelPath) {
-          const K = models[0].meta.numClasses;
-          const r = await referenceOf(pc.c.labelPath, pc.c.id, labels.data.length, K);
-          dice = dicePerClass(labels.data as Uint8Array, r, K);
-          refCounts = countClasses(r, K);
-        }
-        if (p.outDir) {
-          labelFile = path.join(p.outDir, `${pc.c.id.replace(/[^A-Za-z0-9._-]+/g, '_')}.nii.gz`);
-          await writeNifti(labelFile, { ...labels, sformCode: pc.img.sformCode, qformCode: pc.img.qformCode }, { dtype: 'uint8', description: 'segloop al-score prediction' });
-        }
-      }
-      results.push({
-        id: pc.c.id,
-        scores,
-        foregroundVoxels: perClass.slice(1).reduce((a, b) => a + b, 0),
-        foregroundVoxelsPerClass: perClass,
-        features: features[ci],
-        dice,
-        referenceVoxelsPerClass: refCounts,
-        labelFile,
-        seconds: (performance.now() - pc.t0) / 1000,
-      });
-      reportProgress(pc.index);
-    }
-  };
-
-  // Images join a chunk until its tiles fill one forward pass (a hippocampus crop is one 3D
-  // tile: alone it would be a pass of one), within MAX_CHUNK_IMAGES.
-  let chunk: Pending[] = [];
-  let chunkTiles = 0;
   for (const [i, c] of p.cases.entries()) {
-    if (ctx.signal.aborted) throw cancelled(i);
+    if (ctx.signal.aborted) throw new SegloopError('JOB_CANCELLED', `Scoring cancelled after ${i} of ${p.cases.length} images.`);
     const t0 = performance.now();
     const img = await readNifti(c.imagePath);
     if (!fns.length && !p.features && c.labelPath) {
-      if (chunk.length) await scoreChunk(chunk);
-      chunk = [];
-      chunkTiles = 0;
       results.push(await evaluateOnly(models, engines, img, c.id, c.labelPath, p, t0));
       reportProgress(i);
       continue;
     }
-    const pre = preprocessForModels(models, [img]);
-    chunk.push({ index: i, c, img, pre, t0 });
-    chunkTiles += tileCount(pre.grids[0].shape, wopts[0]) * flipsList.length;
-    if (chunkTiles >= perPass || chunk.length >= MAX_CHUNK_IMAGES) {
-      await scoreChunk(chunk);
-      chunk = [];
-      chunkTiles = 0;
+    const { grids } = preprocessForModels(models, [img]);
+    const flipsList = needFlips ? flipSets(models[0].meta.dims) : [[] as (0 | 1 | 2)[]];
+    const all = new ProbAccumulator();
+    const flips: ProbMap[] = [];
+    const members: ProbMap[] = [];
+    let features: number[] | null = null;
+    for (const [mi, m] of models.entries()) {
+      const wopts = windowOptions(m, { overlap: p.overlap });
+      const mean = new ProbAccumulator();
+      for (const fl of flipsList) {
+        let fwd: ForwardFn = (x) => m.model.predict(x) as tf.Tensor;
+        const identity = fl.length === 0;
+        let fs2: ReturnType<typeof featureForward> | null = null;
+        if (mi === 0 && identity && p.features) {
+          fs2 = featureForward(m);
+          fwd = fs2.forward;
+        }
+        let imgs = [...grids];
+        for (const a of fl) imgs = imgs.map((g) => flipGrid(g, a));
+        let pm = fs2 ? slidingWindowProbabilities(fwd, imgs, wopts) : await slidingWindowProbabilitiesAsync(engines[mi].probabilities, imgs, wopts);
+        for (const a of [...fl].reverse()) pm = flipProbMap(pm, a);
+        if (fs2) features = fs2.features();
+        mean.add(pm);
+        all.add(pm);
+        if (mi === 0 && needFlips) flips.push(pm);
+      }
+      members.push(mean.result().mean);
     }
-  }
-  if (chunk.length) {
-    if (ctx.signal.aborted) throw cancelled(results.length);
-    await scoreChunk(chunk);
+    const mc: ProbMap[] = [];
+    if (needMc) {
+      const m = models[0];
+      const wopts = windowOptions(m, { overlap: p.overlap });
+      const fwd: ForwardFn = (x) => m.model.apply(x, { training: true }) as tf.Tensor;
+      for (let s = 0; s < p.mcSamples; s++) mc.push(slidingWindowProbabilities(fwd, grids, wopts));
+    }
+    const meanMap = all.result().mean;
+    const input: ScoringInput = { mean: meanMap, flips, mc, members };
+    const scores: Partial<Record<ScoreKey, number>> = {};
+    for (const f of fns) scores[f.name] = f.score(input);
+    const perClass = predictedVoxelsPerClass(meanMap);
+    let dice: (number | null)[] | null = null;
+    let refCounts: number[] | null = null;
+    let labelFile: string | null = null;
+    if (c.labelPath || p.outDir) {
+      // On the image's own grid, exactly as `predict` would label it.
+      const pred = await predictVolume(models, [img], { tta: p.tta, overlap: p.overlap, engines });
+      if (c.labelPath) {
+        const K = models[0].meta.numClasses;
+        const r = await referenceOf(c.labelPath, c.id, pred.labels.data.length, K);
+        dice = dicePerClass(pred.labels.data as Uint8Array, r, K);
+        refCounts = countClasses(r, K);
+      }
+      if (p.outDir) {
+        labelFile = path.join(p.outDir, `${c.id.replace(/[^A-Za-z0-9._-]+/g, '_')}.nii.gz`);
+        await writeNifti(labelFile, { ...pred.labels, sformCode: img.sformCode, qformCode: img.qformCode }, { dtype: 'uint8', description: 'segloop al-score prediction' });
+      }
+    }
+    results.push({
+      id: c.id,
+      scores,
+      foregroundVoxels: perClass.slice(1).reduce((a, b) => a + b, 0),
+      foregroundVoxelsPerClass: perClass,
+      features,
+      dice,
+      referenceVoxelsPerClass: refCounts,
+      labelFile,
+      seconds: (performance.now() - t0) / 1000,
+    });
+    reportProgress(i);
   }
   for (const e of engines) await e.dispose();
   for (const m of models) m.model.dispose();
-  // As `predict`: `backend` names what computed the forward passes (stored with each prediction).
-  const ran = [...new Set(engines.map((e) => (e.path === 'onnxruntime' ? `onnxruntime, ${e.threads} threads` : backend.name)))].join(' + ');
-  return { backend: ran, inference: engines.map((e) => ({ path: e.path, threads: e.threads, describe: e.describe })), cases: results };
+  return { backend: backend.name, cases: results };
 }

@@ -1,31 +1,46 @@
 // Connected components against scipy.ndimage.label with generate_binary_structure(3, 1/2/3), on a
 // real hippocampus label with seeded speckle noise added (so there are many components, some
 // touching only by an edge or a corner — where 6-, 18- and 26-connectivity differ).
+import { execFileSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_PYTHON, openComponentsFixture, type ComponentsFixture } from '../../../tests/integration/helpers/scipy-components';
+import { createRng } from '../base/rng';
+import { readNifti, writeNifti } from './nifti';
 import { connectedComponents } from './connected-components';
 
-let fixture: ComponentsFixture;
+const PY = '/usr/bin/python3';
+const REF = path.resolve('tests/integration/ref/predict_connected_components.py');
+const LABEL = path.resolve('resources/demo/labels/hippocampus_014.nii.gz');
+const hasPython = existsSync(PY);
+
+let dir: string;
 let mask: Uint8Array;
 let shape: [number, number, number];
+let maskFile: string;
 
 beforeAll(async () => {
-  fixture = await openComponentsFixture();
-  shape = fixture.shape;
-  // Class 1 of the label plus 4 % speckle.
-  mask = fixture.speckled((v, rng) => (rng.chance(0.04) ? 1 : v === 1 ? 1 : 0));
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'segloop-cc-'));
+  const lab = await readNifti(LABEL);
+  shape = [...lab.shape];
+  const rng = createRng(99);
+  mask = Uint8Array.from(lab.data, (v) => (rng.chance(0.04) ? 1 : v === 1 ? 1 : 0));
+  maskFile = path.join(dir, 'mask.nii.gz');
+  await writeNifti(maskFile, { data: mask, shape, affine: lab.affine }, { dtype: 'uint8' });
 });
 
 afterAll(async () => {
-  await fixture?.dispose();
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!HAS_PYTHON)('connected components vs scipy.ndimage.label (python3 with scipy required)', () => {
+describe.skipIf(!hasPython)('connected components vs scipy.ndimage.label (python3 with scipy required)', () => {
   const counts: Record<number, number> = {};
   for (const conn of [6, 18, 26] as const) {
     it(`${conn}-connectivity: same partition of the voxels as scipy`, async () => {
-      const ref = await fixture.scipyLabel(mask, conn);
-      const refLabels = ref.labels;
+      const outFile = path.join(dir, `cc${conn}.nii.gz`);
+      const ref = JSON.parse(execFileSync(PY, [REF, maskFile, outFile, String(conn)]).toString()) as { count: number; sizes: number[] };
+      const refLabels = (await readNifti(outFile)).data;
       const ours = connectedComponents(mask, shape, conn);
       expect(ours.count).toBe(ref.count);
       expect(ref.count).toBeGreaterThan(20); // the noise made it a real test

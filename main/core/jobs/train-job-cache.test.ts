@@ -2,24 +2,40 @@
 // the project's .segloop/cache. A second training on the same data reads every case from the
 // cache; the project stays intact (integrity check) and nothing outside .segloop/cache is written.
 import { promises as fs, readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestProject } from '../../../tests/e2e/test-project';
+import { readNifti } from '../imaging/nifti';
 import { ProjectStore } from '../project';
 import type { TaskEvent } from '../worker/protocol';
 import { trainInProject } from './train-job';
 
-/** Labelled demo cases the project holds (the first four; the other demo images stay unlabelled). */
-const LABELLED = 4;
+const DEMO = path.resolve('resources/demo');
+const IDS = ['014', '070', '098', '104'];
 const TINY = { model: { depth: 3, baseWidth: 4 }, batchSize: 2, stepsPerEpoch: 1, valFraction: 0.25, patchSize: [48, 64], recordDad: false };
 
 let dir: string;
 let store: ProjectStore;
 
 beforeAll(async () => {
-  ({ dir } = await makeTestProject({ labelled: LABELLED }));
-  store = await ProjectStore.open(dir, { actor: 'test' });
-}, 120_000);
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'segloop-train-cache-'));
+  store = await ProjectStore.create(dir, { name: 'train-cache' });
+  store.labelSchema.set([
+    { idx: 0, name: 'background', colour: '#000000' },
+    { idx: 1, name: 'anterior', colour: '#ff0000' },
+    { idx: 2, name: 'posterior', colour: '#0000ff' },
+  ]);
+  for (const id of IDS) {
+    const file = path.join(DEMO, 'images', `hippocampus_${id}.nii.gz`);
+    const img = await readNifti(file);
+    const { row } = await store.addImageFile({
+      sourcePath: file, patientExternalId: `patient-${id}`, shape: [...img.shape], spacing: [...img.spacing],
+      affine: img.affine.map((r) => [...r]), dtype: img.diskDtype, modality: 'MR',
+    });
+    const bytes = new Uint8Array(await fs.readFile(path.join(DEMO, 'labels', `hippocampus_${id}.nii.gz`)));
+    await store.addLabelVersionFile({ imageId: row.id, source: 'imported', author: 'test', bytes });
+  }
+});
 
 afterAll(async () => {
   store?.close();
@@ -34,7 +50,7 @@ describe('training job with the preprocessing cache', { timeout: 600_000 }, () =
     const first: TaskEvent[] = [];
     const a = await trainInProject(store, { epochs: 1, config: TINY, onEvent: (e) => first.push(e) });
     expect(a.run.status).toBe('completed');
-    const n = LABELLED;
+    const n = IDS.length;
     expect(loadingMessages(first)).toEqual(Array.from({ length: n + 1 }, (_, i) => `loading ${i}/${n} images`));
     const cacheRoot = path.join(dir, '.segloop', 'cache');
     const plans = readdirSync(cacheRoot);

@@ -5,7 +5,7 @@
 // then model row + weights + run status in ONE transaction, so a crash at any point leaves
 // either no model row or a complete one. Interrupted runs (worker killed, parent killed) end as
 // 'failed' with a message that says how to continue (`--resume`).
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SegloopError } from '../../../shared/errors';
@@ -14,8 +14,7 @@ import { sha256Bytes, writeFileAtomic, toProjectRelative } from '../project/file
 import type { JsonObject, ModelRow, TrainingRunRow } from '../project/types';
 import { readNifti } from '../imaging/nifti';
 import { getModelDefinition } from '../ml/models';
-import { computeFingerprint, machineId, proposePlan, type DatasetFingerprint, type Modality, type PlanContext, type StepMeasurement, type TrainingPlan } from '../ml/plan';
-import { StepTiming, STEP_TIMING_FILE } from '../ml/trainer-callbacks';
+import { computeFingerprint, proposePlan, type DatasetFingerprint, type Modality, type TrainingPlan } from '../ml/plan';
 import type { TrainCase, TrainerConfigInput, TrainResult } from '../ml/trainer';
 import type { TrainingConfigOverrides } from '../../../shared/training-config';
 import { readLatest } from '../ml/trainer-checkpoint';
@@ -128,12 +127,12 @@ const multipleOf = (v: number, m: number): number => Math.ceil(v / m) * m;
 /**
  * Default configuration from the dataset fingerprint and nnU-Net-style plan (ml/plan.ts):
  * target spacing, normalisation, and for 3D the plan's patch, batch, depth and width.
- * The architecture is the plan's unless given: 3D for isotropic volumes when the measured (or
- * estimated) 3D step leaves enough steps in the budget, else 2D (plan.ts, MIN_STEPS_3D). A 2D
- * plan's patch covers the largest slice (rounded up for the U-Net's depth, at most 256), batch 16
- * slices, width 16 (width 32 is 4-5x slower per step here).
+ * 2D is the default architecture on CPU backends: with the wasm backend a 3D U-Net step on the
+ * plan's 40x56x40 x 2 patch takes 17-35 s here, a 2D step on 16 slices ~1 s
+ * (docs/ml-results.md). A 2D plan's patch covers the largest slice (rounded up for the U-Net's
+ * depth, at most 256), batch 16 slices, width 16 (width 32 is 4-5x slower per step here).
  */
-export function defaultTrainingConfig(plan: TrainingPlan, fp: DatasetFingerprint, numClasses: number, architecture: string = plan.architecture): TrainerConfigInput {
+export function defaultTrainingConfig(plan: TrainingPlan, fp: DatasetFingerprint, numClasses: number, architecture = 'unet2d'): TrainerConfigInput {
   const is2d = getModelDefinition(architecture).resolve({}).dims === 2;
   const common = { architecture, numClasses, targetSpacing: plan.targetSpacing, normalisation: plan.normalisation, stepsPerEpoch: 50, lr: 2e-3 };
   if (!is2d) {
@@ -172,81 +171,13 @@ export function defaultTrainingConfig(plan: TrainingPlan, fp: DatasetFingerprint
 }
 
 /** Reads the cases and proposes a plan (fingerprint -> plan) for this machine. */
-export async function planFromCases(
-  cases: readonly TrainCase[], numClasses: number, modality: string | null, context: PlanContext = {},
-): Promise<{ fingerprint: DatasetFingerprint; plan: TrainingPlan }> {
+export async function planFromCases(cases: readonly TrainCase[], numClasses: number, modality: string | null): Promise<{ fingerprint: DatasetFingerprint; plan: TrainingPlan }> {
   const fpCases = [];
   for (const c of cases) fpCases.push({ id: c.id, image: await readNifti(c.imagePath), label: await readNifti(c.labelPath) });
   const mod: Modality = modality === 'CT' ? 'CT' : modality === 'MR' ? 'MR' : 'other';
   const fingerprint = computeFingerprint(fpCases, { modality: mod, numClasses });
-  const plan = proposePlan(fingerprint, { cores: os.cpus().length, memoryMB: Math.floor(os.totalmem() / 2 ** 20), gpu: false }, context);
+  const plan = proposePlan(fingerprint, { cores: os.cpus().length, memoryMB: Math.floor(os.totalmem() / 2 ** 20), gpu: false });
   return { fingerprint, plan };
-}
-
-/** Whether the native convolution addon loads here (the worker loads the same file; never throws). */
-export async function nativeConvAvailable(): Promise<boolean> {
-  try {
-    const { loadNativeConv } = await import('../ml/kernels/native-conv3d');
-    return loadNativeConv().loaded;
-  } catch {
-    return false;
-  }
-}
-
-/** The project's step timings measured on this machine, as the plan reads them. */
-export function measuredSteps(store: ProjectStore): StepMeasurement[] {
-  const here = machineId();
-  return store.trainingRuns
-    .stepTimings()
-    .filter((t) => t.machine === here)
-    .map((t) => ({
-      runId: t.trainingRunId, dims: t.dims, patchSize: t.patchSize, batchSize: t.batchSize, baseWidth: t.baseWidth, depth: t.depth, threads: t.threads,
-      backend: t.backend, nativeConv: t.nativeConv, medianStepSeconds: t.medianStepSeconds, meanStepSeconds: t.meanStepSeconds, steps: t.steps,
-      loadAverage: t.loadAverage, cores: t.cores,
-    }));
-}
-
-/** What the plan should know about this machine and project: measured steps, the addon, the budget. */
-export async function planContextFor(store: ProjectStore, budget: { minutes?: number | null; epochs?: number | null; stepsPerEpoch?: number } = {}): Promise<PlanContext> {
-  return {
-    measurements: measuredSteps(store),
-    nativeConv: await nativeConvAvailable(),
-    threads: os.cpus().length,
-    budget: budget.minutes ? { minutes: budget.minutes } : budget.epochs ? { epochs: budget.epochs, stepsPerEpoch: budget.stepsPerEpoch ?? 50 } : { minutes: 30 },
-  };
-}
-
-/**
- * The architecture when the user named none: the plan's, unless the given patch has the other
- * number of axes (a 2-number patch means a 2D model, as every earlier 2D-default config meant).
- */
-export function defaultArchitecture(plan: TrainingPlan, patchSize: readonly number[] | undefined): string {
-  if (patchSize?.length === 2) return 'unet2d';
-  if (patchSize?.length === 3) return 'unet3d';
-  return plan.architecture;
-}
-
-/**
- * Files the trainer's step timing of a run (runs/<id>/step-timing.json) into the project, once.
- * Returns the row, or null when there is none yet (or it was recorded already, or is unreadable:
- * a measurement is worth having, not worth failing a training for).
- */
-export function recordStepTiming(store: ProjectStore, runId: number, runDir: string): ReturnType<ProjectStore['trainingRuns']['recordStepTiming']> | null {
-  let text: string;
-  try {
-    text = readFileSync(path.join(runDir, STEP_TIMING_FILE), 'utf8');
-  } catch {
-    return null;
-  }
-  let parsed: ReturnType<typeof StepTiming.safeParse>;
-  try {
-    parsed = StepTiming.safeParse(JSON.parse(text));
-  } catch {
-    return null;
-  }
-  if (!parsed.success) return null;
-  if (store.trainingRuns.stepTimings(runId).some((t) => t.epoch === parsed.data.epoch)) return null;
-  return store.trainingRuns.recordStepTiming(runId, parsed.data);
 }
 
 /**
@@ -331,8 +262,6 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
   let snapshot: Snapshot;
   let resumeFrom: string | null = null;
   let resumedRun: TrainingRunRow | null = null;
-  /** The plan's reasons, kept with the run (its detail shows why it was planned so). */
-  let planned: JsonObject | null = null;
   if (opts.resume) {
     resumedRun = await findResumableRun(store);
     if (!resumedRun) {
@@ -350,16 +279,10 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
       throw new SegloopError('NO_TRAINING_DATA', 'No labelled images outside the test split: import or draw labels before training.');
     }
     const modality = store.images.require(Number(snapshot.cases[0].id.slice('image-'.length))).modality;
-    const context = await planContextFor(store, { minutes: opts.minutes ?? opts.config?.minutes, epochs: opts.epochs ?? opts.config?.epochs, stepsPerEpoch: opts.config?.stepsPerEpoch });
-    const { fingerprint, plan } = await planFromCases(snapshot.cases, numClasses, modality, context);
-    const architecture = opts.architecture ?? opts.config?.architecture ?? defaultArchitecture(plan, opts.config?.patchSize);
-    const defaults = defaultTrainingConfig(plan, fingerprint, numClasses, architecture);
-    // Why this plan (architecture, what a step costs here, measured or estimated), then the plan's
-    // notes (e.g. why a 2D collection trains at a coarser spacing), before the first epoch.
-    for (const w of plan.why) opts.onEvent?.({ type: 'log', level: 'info', message: `why this plan: ${w}` });
-    if (architecture !== plan.architecture) opts.onEvent?.({ type: 'log', level: 'info', message: `why this plan: ${architecture} as asked (the plan proposes ${plan.architecture})` });
+    const { fingerprint, plan } = await planFromCases(snapshot.cases, numClasses, modality);
+    const defaults = defaultTrainingConfig(plan, fingerprint, numClasses, opts.architecture ?? opts.config?.architecture ?? 'unet2d');
+    // The plan's reasons (e.g. why a 2D collection trains at a coarser spacing), before the first epoch.
     for (const n of plan.notes) opts.onEvent?.({ type: 'log', level: 'info', message: `plan: ${n}` });
-    planned = { architecture: plan.architecture, why: plan.why, notes: plan.notes };
     config = { ...defaults, ...opts.config, model: { ...defaults.model, ...(opts.config?.model ?? {}) } };
     if (opts.architecture) config.architecture = opts.architecture;
     config.epochs = opts.epochs ?? config.epochs ?? null;
@@ -368,7 +291,7 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
   }
   // The model's parent: the version in use when the run started (what this candidate competes with).
   const parentModelId = store.models.promoted()?.id ?? null;
-  const runConfig: JsonObject = JSON.parse(JSON.stringify({ trainer: config, resumedFromRun: resumedRun?.id ?? null, ...(planned ? { plan: planned } : {}) }));
+  const runConfig: JsonObject = JSON.parse(JSON.stringify({ trainer: config, resumedFromRun: resumedRun?.id ?? null }));
   let run = store.trainingRuns.create({ config: runConfig, dataSnapshot: { labelVersionIds: snapshot.labelVersionIds, excludedImageIds: snapshot.excludedImageIds } }, { actor: opts.actor });
   opts.onRun?.(run);
   const runDir = runDirOf(store, run.id);
@@ -390,17 +313,6 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
     logLine(`[info] ${snapshot.excludedImageIds.length} image(s) left out by the training exclusion set (\`segloop prune --restore\` brings them back): ${snapshot.excludedImageIds.join(', ')}`);
   }
 
-  let timed = false;
-  // The trainer's measurement goes into the project at its first epoch end (and at the end, for a cancelled first epoch).
-  const recordTiming = (): void => {
-    if (timed) return;
-    try {
-      if (recordStepTiming(store, run.id, runDir)) timed = true;
-    } catch (err) {
-      timed = true;
-      logLine(`[warn] the step timing could not be recorded: ${(err as Error).message}`);
-    }
-  };
   let result: TrainResult;
   try {
     // Preprocessed arrays are derived data: kept in the project's .segloop/cache, never in runs/.
@@ -414,7 +326,6 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
         if (e.type === 'backend') markRunning(e.name + (e.detail ? ` (${e.detail})` : ''));
         else if (e.type === 'log') logLine(`[${e.level}] ${e.message}`);
         else if (e.type === 'epoch') {
-          recordTiming();
           const m = e.metrics;
           logLine(`epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)} val dice [${m.valDice.map((d) => (d === null ? '-' : d.toFixed(4))).join(', ')}] lr ${m.lr.toExponential(2)} ${m.seconds.toFixed(1)} s`);
         }
@@ -428,14 +339,12 @@ export async function trainInProject(store: ProjectStore, opts: TrainInProjectOp
       ? 'Cancelled. Continue it with `segloop train --resume`.'
       : `${e.code ?? 'INTERNAL_ERROR'}: ${e.message ?? String(err)}${existsSync(path.join(runDir, 'checkpoint', 'latest.json')) ? ' Continue it from its last checkpoint with `segloop train --resume`.' : ''}`;
     if (!marked) markRunning('unknown');
-    recordTiming();
     logLine(`[error] ${message}`);
     run = store.trainingRuns.finish(run.id, cancelled ? 'cancelled' : 'failed', message, { actor: opts.actor });
     throw err;
   }
 
   if (!marked) markRunning(result.backend);
-  recordTiming();
   if (existsSync(path.join(runDir, 'dad.json'))) logLine(`[info] per-image DAD scores: ${toProjectRelative(store.dir, path.join(runDir, 'dad.json'))} (\`segloop prune --run ${run.id}\`)`);
   if (result.stopReason === 'cancelled') {
     logLine('[info] cancelled; the last checkpoint is kept for --resume');

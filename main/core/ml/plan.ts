@@ -29,15 +29,7 @@
 //   49k pixels in 0.75 s). The 2D budget is 32k pixels per core: a ~1 s step on 2 cores, so an
 //   epoch of 50 steps takes about a minute. The estimate scales with 2/threads, (width/16)^2 and
 //   depth/4 (every U-Net level costs about the same: widths double while voxels quarter).
-//   Recalibrated on the current engine (issue 14) per convolution path, native addon or wasm
-//   (STEP_SECONDS_PER_VOXEL below says where each number comes from).
-// - what was measured wins over the estimate: the trainer records every run's step time
-//   (training_step_timings, migration 004); proposePlan takes this machine's records (PlanContext)
-//   and says in `why` which one it used, or that the time is an estimate and from what.
-// - a 3D plan that leaves fewer than MIN_STEPS_3D steps in the budget is not trained: the plan
-//   says so and proposes 2D (see MIN_STEPS_3D for the threshold and why).
 
-import os from 'node:os';
 import type { Volume } from '../imaging/volume';
 import { SegloopError } from '../../../shared/errors';
 import type { Normalisation } from './data/intensity';
@@ -82,57 +74,6 @@ export interface TrainingPlan {
   notes: string[];
   /** 2D plans only: how the in-plane spacing was chosen (absent from 3D plans). */
   context2d?: Context2d;
-  /** "Why this plan": the architecture, what a step costs (measured or estimated) and the steps that buys. */
-  why: string[];
-  /** What the step time of this plan is based on; null on a GPU budget (no CPU cost model). */
-  stepTime: StepTimeBasis | null;
-}
-
-/** A step time the trainer measured (a row of training_step_timings), as the plan reads it. */
-export interface StepMeasurement {
-  runId: number;
-  dims: 2 | 3;
-  patchSize: readonly number[];
-  batchSize: number;
-  baseWidth: number;
-  depth: number;
-  threads: number;
-  backend: string;
-  nativeConv: boolean;
-  /** Median of steps 2..N of the measured epoch (step 1 builds kernels and graphs). */
-  medianStepSeconds: number;
-  /** Mean of all steps of that epoch. */
-  meanStepSeconds: number;
-  steps: number;
-  /** 1-minute load average when the epoch ended, and the machine's cores. */
-  loadAverage: number;
-  cores: number;
-}
-
-/** What proposePlan knows about this machine beyond cores and memory. */
-export interface PlanContext {
-  /** This machine's recorded step times (the caller keeps other machines' out). */
-  measurements?: readonly StepMeasurement[];
-  /** The native convolution addon loads here (default true: it is built with the app). */
-  nativeConv?: boolean;
-  /** Compute threads the worker will get (default: budget.cores). */
-  threads?: number;
-  /** The training budget: minutes (default 30, the Training screen's default) or a number of epochs. */
-  budget?: { minutes: number } | { epochs: number; stepsPerEpoch: number };
-}
-
-export interface StepTimeBasis {
-  seconds: number;
-  /** measured: a run with this exact step; scaled: another shape's measurement, scaled by the cost model; estimate: the cost model alone. */
-  source: 'measured' | 'scaled' | 'estimate';
-  measurement?: StepMeasurement;
-  nativeConv: boolean;
-  threads: number;
-  /** Steps the budget buys (minutes budget), or the steps of the epochs budget. */
-  steps: number;
-  /** Minutes the steps take (epochs budget), or the minutes budget. */
-  minutes: number;
-  budget: 'minutes' | 'epochs';
 }
 
 export interface Context2d {
@@ -243,38 +184,7 @@ function roundUp(v: number, m: number): number {
   return Math.max(m, Math.ceil(v / m) * m);
 }
 
-type ShapePlan = Omit<TrainingPlan, 'why' | 'stepTime'>;
-
-/**
- * The plan for this dataset and machine: nnU-Net's rules for the shape (structuralPlan), then the
- * step time (measured here if a run recorded one, else the cost model) and the steps it buys in
- * the budget; a 3D plan with too few steps becomes the 2D plan (MIN_STEPS_3D).
- */
-export function proposePlan(fp: DatasetFingerprint, budget: ComputeBudget, ctx: PlanContext = {}): TrainingPlan {
-  const shape = structuralPlan(fp, budget);
-  if (budget.gpu) return { ...shape, why: [`${archName(shape)}: ${dimsReason(fp, shape)}; on a GPU budget there is no CPU step-time model`], stepTime: null };
-  const nativeConv = ctx.nativeConv ?? true;
-  const threads = Math.max(1, ctx.threads ?? budget.cores);
-  const time = stepTimeFor(shape, { nativeConv, threads, measurements: ctx.measurements ?? [], budget: ctx.budget ?? { minutes: 30 } });
-  const why = [`${archName(shape)}: ${dimsReason(fp, shape)}; ${describeStepTime(time, shape)}`];
-  if (shape.dims === '3d' && 'minutes' in (ctx.budget ?? { minutes: 30 }) && time.steps < MIN_STEPS_3D) {
-    const flat = isotropic2dPlan(fp, shape);
-    const time2 = stepTimeFor(flat, { nativeConv, threads, measurements: ctx.measurements ?? [], budget: ctx.budget ?? { minutes: 30 } });
-    return {
-      ...flat,
-      notes: [...shape.notes, `a 3D step of ${stepText(shape)} leaves ~${fmtInt(time.steps)} steps in ${time.minutes} minutes (< ${fmtInt(MIN_STEPS_3D)}): 2D plan`, ...flat.notes],
-      why: [
-        `2D U-Net instead of 3D: ${dimsReason(fp, shape)}, but ${describeStepTime(time, shape)}: fewer than the ${fmtInt(MIN_STEPS_3D)} steps a 3D U-Net needs here`,
-        `2D U-Net on ${flat.batchSize} slices of ${flat.patchSize.join('x')}: ${describeStepTime(time2, flat)}`,
-        ...whyShape(fp, flat),
-      ],
-      stepTime: time2,
-    };
-  }
-  return { ...shape, why: [...why, ...whyShape(fp, shape)], stepTime: time };
-}
-
-function structuralPlan(fp: DatasetFingerprint, budget: ComputeBudget): ShapePlan {
+export function proposePlan(fp: DatasetFingerprint, budget: ComputeBudget): TrainingPlan {
   if (!(budget.cores >= 1) || !(budget.memoryMB > 0)) {
     throw new SegloopError('INVALID_ARGUMENT', `Compute budget needs cores >= 1 and memoryMB > 0, got ${budget.cores} cores, ${budget.memoryMB} MB.`);
   }
@@ -410,36 +320,8 @@ function plan2dInPlane(
   };
 }
 
-/**
- * Seconds per voxel of one training step at width 16, depth 4, 2 compute threads, per convolution
- * path (the native addon, native/conv3d, serves 3D and 2D convolutions when it loads; else our wasm
- * kernels). Where each number comes from is STEP_CALIBRATION, which the plan's "why" quotes.
- */
-export const STEP_SECONDS_PER_VOXEL = {
-  native: { 2: 13.0e-6, 3: 6.0e-6 },
-  wasm: { 2: 15.2e-6, 3: 17.7e-6 },
-} as const;
-
-/** The measured steps behind STEP_SECONDS_PER_VOXEL (quiet 2-core machine, trainer's own step). */
-export const STEP_CALIBRATION = {
-  native: {
-    2: '0.64 s per step of 16 x 48x64, segloop train, load < 2 (18:30 UTC)',
-    3: '1.07 s per step of 2 x 40x56x40, segloop train (estimate from bench:train x 0.6; to be measured)',
-  },
-  wasm: {
-    2: '0.75 s per step of 16 x 48x64, bench:train (14:40 UTC)',
-    3: '3.18 s per step of 2 x 40x56x40, bench:train (14:40 UTC)',
-  },
-} as const;
-
-/**
- * A 3D plan needs this many steps in its budget, else the plan proposes 2D. The DESIGN reference
- * (CPU PyTorch 3D U-Net, same patch and batch) reaches 0.88 Dice after ~4,400 steps; the 2D U-Net
- * reached 0.79 after 600 steps and 0.83-0.85 after 1,150-2,000 (docs/ml-results.md). Below ~1,000
- * 3D steps (a quarter of the reference; ~15 patches per training image) a 3D U-Net is still far
- * from converged while the 2D plan, ~4x cheaper per step, gets ~2,000+ steps in the same time.
- */
-export const MIN_STEPS_3D = 1_000;
+/** Seconds per voxel of one training step at width 16, depth 4, 2 compute threads (see the header). */
+export const STEP_SECONDS_PER_VOXEL = { 2: 15.2e-6, 3: 17.7e-6 } as const;
 
 export interface StepShape {
   dims: 2 | 3;
@@ -449,113 +331,16 @@ export interface StepShape {
   depth: number;
   /** Compute threads of the backend (the wasm pool size). */
   threads: number;
-  /** The native convolution addon is used (default true: it is built with the app). */
-  nativeConv?: boolean;
 }
 
 /**
  * What a step should cost on a CPU backend, from the cost model behind the voxel budgets (header):
- * voxels per step x seconds per voxel of its convolution path, scaled by 2/threads, (width/16)^2
- * and depth/4. A quiet machine meets it within ~30 %; a step far above it means the plan is too
- * big for this machine (or the machine is busy).
+ * voxels per step x seconds per voxel, scaled by 2/threads, (width/16)^2 and depth/4. A quiet
+ * machine meets it within ~30 %; a step far above it means the plan is too big for this machine
+ * (or the machine is busy).
  */
 export function estimateStepSeconds(s: StepShape): number {
   const vox = s.batchSize * s.patchSize.reduce((a, b) => a * b, 1);
-  const perVoxel = STEP_SECONDS_PER_VOXEL[s.nativeConv === false ? 'wasm' : 'native'][s.dims];
-  return vox * perVoxel * (2 / Math.max(1, s.threads)) * (s.baseWidth / 16) ** 2 * (s.depth / 4);
+  return vox * STEP_SECONDS_PER_VOXEL[s.dims] * (2 / Math.max(1, s.threads)) * (s.baseWidth / 16) ** 2 * (s.depth / 4);
 }
 
-const fmtInt = (v: number): string => Math.round(v).toLocaleString('en-US');
-const fmtSec = (v: number): string => (v >= 10 ? `${v.toFixed(0)} s` : v >= 0.1 ? `${v.toFixed(2)} s` : `${Number((v * 1000).toPrecision(2))} ms`);
-const stepText = (p: { batchSize: number; patchSize: readonly number[] }): string => `${p.batchSize} x ${p.patchSize.join('x')}`;
-const archName = (p: ShapePlan): string => (p.dims === '3d' ? '3D U-Net' : '2D U-Net');
-const convText = (native: boolean): string => (native ? 'native convolutions' : 'wasm convolutions (the native addon is not available)');
-
-function dimsReason(fp: DatasetFingerprint, p: ShapePlan): string {
-  const ms = fp.medianSpacing;
-  const ratio = Math.max(...ms) / Math.min(...ms);
-  if (fp.shapes.every((s) => s[2] === 1)) return `every image is W x H x 1 (${fp.cases} images): nnU-Net's 2D configuration`;
-  const spacing = `${ms.map((t) => t.toFixed(2)).join(' x ')} mm, ratio ${ratio.toFixed(1)}`;
-  return ratio > ANISOTROPY || p.context2d?.source === 'anisotropic-stack'
-    ? `spacing anisotropic (${spacing} > ${ANISOTROPY}: nnU-Net picks 2D)`
-    : `spacing isotropic (${spacing} <= ${ANISOTROPY}: nnU-Net picks 3D)`;
-}
-
-function whyShape(fp: DatasetFingerprint, p: ShapePlan): string[] {
-  const vox = p.batchSize * p.patchSize.reduce((a, b) => a * b, 1);
-  const spacing = p.targetSpacing.map((t) => (t >= 1 ? t.toFixed(2) : t.toPrecision(3))).join(' x ');
-  const median = (p.dims === '3d' ? [0, 1, 2] : [0, 1]).map((a) => Math.round(fp.medianShape[a])).join('x');
-  return [
-    `patch ${p.patchSize.join('x')} (median image ${median} voxels; a multiple of ${2 ** (p.depth - 1)} for depth ${p.depth}), batch ${p.batchSize}: ` +
-      `${fmtInt(vox)} ${p.dims === '3d' ? 'voxels' : 'pixels'} per step, width ${p.baseWidth}, target spacing ${spacing} mm`,
-  ];
-}
-
-/** The 2D plan for volumes whose 3D step is too slow: nnU-Net's 2D on axial slices (largest slice, batch 16). */
-function isotropic2dPlan(fp: DatasetFingerprint, p: ShapePlan): ShapePlan {
-  const depth = 4;
-  const div = 2 ** (depth - 1);
-  const ext = [0, 1].map((a) => Math.max(...fp.shapes.map((sh, n) => (sh[a] * fp.spacings[n][a]) / p.targetSpacing[a])));
-  const patchSize = ext.map((e) => Math.min(256, roundUp(Math.ceil(e - 1e-6), div)));
-  return {
-    dims: '2d', patchSize, batchSize: 16, targetSpacing: p.targetSpacing, normalisation: p.normalisation, architecture: 'unet2d', depth, baseWidth: 16,
-    notes: [`2D on axial slices: patch ${patchSize.join('x')} covers the largest slice, batch 16 slices`],
-  };
-}
-
-type Budget = NonNullable<PlanContext['budget']>;
-
-/** The step time of a plan: this exact step measured here, else another measured shape scaled, else the cost model. */
-export function stepTimeFor(p: Pick<ShapePlan, 'dims' | 'patchSize' | 'batchSize' | 'baseWidth' | 'depth'>, o: { nativeConv: boolean; threads: number; measurements: readonly StepMeasurement[]; budget: Budget }): StepTimeBasis {
-  const dims = p.dims === '3d' ? 3 : 2;
-  const shape: StepShape = { dims, patchSize: p.patchSize, batchSize: p.batchSize, baseWidth: p.baseWidth, depth: p.depth, threads: o.threads, nativeConv: o.nativeConv };
-  const same = o.measurements.filter((m) => m.dims === dims && m.nativeConv === o.nativeConv && m.threads === o.threads && m.medianStepSeconds > 0);
-  const exact = same.filter((m) => m.batchSize === p.batchSize && m.baseWidth === p.baseWidth && m.depth === p.depth && m.patchSize.join('x') === p.patchSize.join('x'));
-  // The newest quiet measurement (load <= cores), else the newest: a busy machine's step is slower.
-  const pick = (ms: StepMeasurement[]): StepMeasurement | undefined =>
-    [...ms].sort((a, b) => b.runId - a.runId).find((m) => m.loadAverage <= m.cores) ?? [...ms].sort((a, b) => b.runId - a.runId)[0];
-  let seconds: number;
-  let source: StepTimeBasis['source'];
-  let measurement = pick(exact);
-  if (measurement) {
-    seconds = measurement.medianStepSeconds;
-    source = 'measured';
-  } else if ((measurement = pick(same))) {
-    seconds = (measurement.medianStepSeconds * estimateStepSeconds(shape)) / estimateStepSeconds({ ...measurement, dims });
-    source = 'scaled';
-  } else {
-    seconds = estimateStepSeconds(shape);
-    source = 'estimate';
-  }
-  const steps = 'minutes' in o.budget ? Math.floor((o.budget.minutes * 60) / seconds) : o.budget.epochs * o.budget.stepsPerEpoch;
-  const minutes = 'minutes' in o.budget ? o.budget.minutes : (steps * seconds) / 60;
-  return { seconds, source, ...(measurement ? { measurement } : {}), nativeConv: o.nativeConv, threads: o.threads, steps, minutes, budget: 'minutes' in o.budget ? 'minutes' : 'epochs' };
-}
-
-/** The step-time half of a "why" line: what was measured (or estimated, from what) and the steps it buys. */
-export function describeStepTime(t: StepTimeBasis, p: { dims: '2d' | '3d'; batchSize: number; patchSize: readonly number[] }): string {
-  const m = t.measurement;
-  const busy = m && m.loadAverage > m.cores ? `, at load ${m.loadAverage.toFixed(1)} on ${m.cores} cores: slower than on a quiet machine` : '';
-  const buys = t.budget === 'minutes'
-    ? `~${fmtInt(t.steps)} steps in a ${fmtInt(t.minutes)}-minute budget`
-    : `${fmtInt(t.steps)} steps take ~${fmtInt(t.minutes)} min`;
-  if (t.source === 'measured' && m) {
-    return `measured on this machine: ${fmtSec(t.seconds)} per step of ${stepText(p)} (run ${m.runId}, ${m.threads} thread${m.threads === 1 ? '' : 's'}, ${convText(m.nativeConv)}${busy}) -> ${buys}`;
-  }
-  if (t.source === 'scaled' && m) {
-    return `scaled from run ${m.runId}'s measured ${fmtSec(m.medianStepSeconds)} per step of ${stepText(m)} (${m.threads} threads, ${convText(m.nativeConv)}${busy}) by the cost model: ~${fmtSec(t.seconds)} per step of ${stepText(p)} -> ${buys}`;
-  }
-  const path = t.nativeConv ? 'native' : 'wasm';
-  const dims = p.dims === '3d' ? 3 : 2;
-  return `estimated, no step measured on this machine yet: ~${fmtSec(t.seconds)} per step of ${stepText(p)} (${t.threads} thread${t.threads === 1 ? '' : 's'}, ${convText(t.nativeConv)}; ` +
-    `cost model calibrated on ${STEP_CALIBRATION[path][dims]}) -> ${buys}`;
-}
-
-/**
- * Which machine measured a step: CPU model, cores and memory (not the host name: it says nothing
- * about speed and changes with containers). The plan uses only this machine's measurements.
- */
-export function machineId(): string {
-  const cpus = os.cpus();
-  return `${(cpus[0]?.model ?? 'unknown CPU').replace(/\s+/g, ' ').trim()} x ${cpus.length}, ${Math.round(os.totalmem() / 2 ** 30)} GB`;
-}

@@ -5,11 +5,10 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { z } from 'zod';
 import type { TaskEvent } from './task-protocol';
 import type { LoopContext, TrainerCallback } from './trainer-loop';
 import { writeDadFile, DAD_FILE, type DadRecorder } from './dad';
-import { estimateStepSeconds, machineId, type StepShape } from './plan';
+import { estimateStepSeconds, type StepShape } from './plan';
 
 /** Linear warm-up, then cosine decay to minLr over the run (progress by epochs or time budget). */
 export function learningRateAt(progress: number, cfg: { lr: number; warmupFraction: number; minLrFraction: number }): number {
@@ -273,116 +272,4 @@ export function cpuUseCallback(threads: number, log: (m: string) => void): Train
       t0 = performance.now();
     },
   };
-}
-
-/** The file in the run folder where the trainer leaves what it measured (train-job records it in the project). */
-export const STEP_TIMING_FILE = 'step-timing.json';
-
-/** What one epoch's steps measured (zod: the parent reads it from the run folder). */
-export const StepTiming = z.strictObject({
-  epoch: z.number().int().min(1),
-  dims: z.union([z.literal(2), z.literal(3)]),
-  patchSize: z.array(z.number().int().positive()).min(2).max(3),
-  batchSize: z.number().int().positive(),
-  baseWidth: z.number().int().positive(),
-  depth: z.number().int().positive(),
-  threads: z.number().int().positive(),
-  backend: z.string().min(1).max(500),
-  nativeConv: z.boolean(),
-  steps: z.number().int().positive(),
-  firstStepSeconds: z.number().positive(),
-  medianStepSeconds: z.number().positive(),
-  meanStepSeconds: z.number().positive(),
-  coresUsed: z.number().nonnegative(),
-  loadAverage: z.number().nonnegative(),
-  cores: z.number().int().positive(),
-  machine: z.string().min(1).max(500),
-});
-export type StepTiming = z.infer<typeof StepTiming>;
-
-/** The step being measured, as the trainer built it. */
-export interface TimedStep extends StepShape {
-  backend: string;
-  nativeConv: boolean;
-}
-
-/**
- * Step timing: the step times of the first epoch this process trains (a resumed run: the epoch it
- * resumes in), handed to `record` when that epoch ends — or when it is cancelled after 3+ steps.
- * The median leaves step 1 out (it builds kernels and graphs); the mean keeps it. Process CPU time
- * over wall time of steps 2..N says whether the steps had the cores (a busy machine slows them).
- */
-export function stepTimingCallback(
-  step: TimedStep,
-  record: (t: StepTiming) => Promise<void>,
-  /** Milliseconds (tests pass their own clock and CPU-time reader). */
-  clock: { now(): number; cpuSeconds(): number } = { now: () => performance.now(), cpuSeconds: () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; } },
-): TrainerCallback {
-  const times: number[] = [];
-  let cpu = 0;
-  let wall = 0;
-  let t0 = 0;
-  let c0 = 0;
-  let epoch: number | null = null;
-  let done = false;
-  const finish = async (epochNumber: number): Promise<void> => {
-    if (done || times.length === 0) return;
-    done = true;
-    const rest = times.length > 1 ? times.slice(1) : times;
-    await record({
-      epoch: epochNumber,
-      dims: step.dims,
-      patchSize: [...step.patchSize],
-      batchSize: step.batchSize,
-      baseWidth: step.baseWidth,
-      depth: step.depth,
-      threads: step.threads,
-      backend: step.backend,
-      nativeConv: step.nativeConv,
-      steps: times.length,
-      firstStepSeconds: times[0],
-      medianStepSeconds: medianOf(rest),
-      meanStepSeconds: times.reduce((a, b) => a + b, 0) / times.length,
-      coresUsed: wall > 0 ? cpu / wall : 0,
-      loadAverage: os.loadavg()[0],
-      cores: os.cpus().length,
-      machine: machineId(),
-    });
-  };
-  return {
-    name: 'step-timing',
-    onTrainBegin(ctx) {
-      epoch = ctx.state.epoch;
-    },
-    onStepBegin(ctx) {
-      if (done || ctx.state.epoch !== epoch) return;
-      c0 = clock.cpuSeconds();
-      t0 = clock.now();
-    },
-    onStepEnd(ctx) {
-      // The loop advanced stepInEpoch but not the epoch: still the measured one.
-      if (done || ctx.state.epoch !== epoch) return;
-      const seconds = (clock.now() - t0) / 1000;
-      times.push(seconds);
-      if (times.length > 1) {
-        cpu += clock.cpuSeconds() - c0;
-        wall += seconds;
-      }
-    },
-    async onEpochEnd(_ctx, end) {
-      await finish(end.metrics.epoch);
-    },
-    async onCancel(ctx) {
-      if (times.length >= 3) await finish(ctx.state.epoch + 1);
-    },
-  };
-}
-
-/** One line for the log: what the steps measured. */
-export function describeStepTiming(t: StepTiming): string {
-  return (
-    `measured: ${fmtS(t.medianStepSeconds)} per step (median of steps 2-${t.steps} of epoch ${t.epoch}; epoch mean ${fmtS(t.meanStepSeconds)}, first step ${fmtS(t.firstStepSeconds)}) ` +
-    `of ${t.batchSize} x ${t.patchSize.join('x')}, width ${t.baseWidth}, depth ${t.depth}; ${t.threads} thread${t.threads === 1 ? '' : 's'}, ${t.backend}, ` +
-    `${t.nativeConv ? 'native convolutions' : 'wasm convolutions'}; ${t.coresUsed.toFixed(2)} cores busy, load ${t.loadAverage.toFixed(1)} on ${t.cores} cores`
-  );
 }

@@ -27,10 +27,7 @@ import { createDadRecorder, readDadFile, DAD_FILE } from './dad';
 import { createModel, getModelDefinition, type UNetConfig } from './models';
 import { checkpointDir, readCheckpointFile, readLatest, restoreOptimizer, saveCheckpoint, snapshotOptimizer, type CheckpointState } from './trainer-checkpoint';
 import { splitByPatient, assertNoPatientLeakage } from '../project/splits';
-import {
-  checkpointCallback, cpuUseCallback, dadCallback, describeStepTiming, earlyStoppingCallback, learningRateAt, lrScheduleCallback, progressCallback, stepBudgetFor,
-  stepTimingCallback, STEP_TIMING_FILE,
-} from './trainer-callbacks';
+import { checkpointCallback, cpuUseCallback, dadCallback, earlyStoppingCallback, learningRateAt, lrScheduleCallback, progressCallback, stepBudgetFor } from './trainer-callbacks';
 import { runLoop, type LoopState, type StopReason, type TrainerCallback } from './trainer-loop';
 import { createTrainStep } from './trainer-step';
 import { createValidationPass, validationDice } from './trainer-validation';
@@ -307,19 +304,7 @@ export async function runTraining(rawParams: unknown, ctx: Ctx, ext: TrainerExte
     cfg.checkpointEveryMinutes,
     resumedBest,
   );
-  // Which convolution path the steps take: the backend's kernel list names it (kernels/register.ts).
-  const nativeConv = backend.replacedKernels.some((k) => k.startsWith(`Conv${unet.dims}D+grads: native`));
-  const timed = { ...unet, patchSize: cfg.patchSize, batchSize: cfg.batchSize, threads: backend.threads, nativeConv };
-  // Step timing first: its file is in the run folder before the progress callback reports the epoch.
-  const callbacks: TrainerCallback[] = [
-    lrScheduleCallback(optimizer, (p) => learningRateAt(p, cfg)),
-    stepTimingCallback({ ...timed, backend: backend.name }, async (t) => {
-      await fs.mkdir(runDir, { recursive: true });
-      await writeFileAtomic(path.join(runDir, STEP_TIMING_FILE), new TextEncoder().encode(JSON.stringify(t)));
-      log(describeStepTiming(t));
-    }),
-    progressCallback(ctx.emit, 1000, stepBudgetFor({ ...timed, targetSpacing: cfg.targetSpacing, gpu: backend.name === 'tensorflow-gpu' }), log),
-  ];
+  const callbacks: TrainerCallback[] = [lrScheduleCallback(optimizer, (p) => learningRateAt(p, cfg)), progressCallback(ctx.emit, 1000, stepBudgetFor({ ...unet, patchSize: cfg.patchSize, batchSize: cfg.batchSize, threads: backend.threads, targetSpacing: cfg.targetSpacing, gpu: backend.name === 'tensorflow-gpu' }), log)];
   if (cfg.recordDad ?? true) {
     // A resumed run keeps the DAD records of its finished epochs.
     const previous = ckpt && resumeFrom ? (await readDadFile(path.join(resumeFrom, DAD_FILE)).catch(() => null))?.epochs.filter((e) => e.epoch <= state.epoch) : undefined;

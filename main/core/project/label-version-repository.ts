@@ -112,31 +112,6 @@ export class LabelVersionRepository {
     );
   }
 
-  /**
-   * For a save whose voxels equal those of version `parentId` (the caller compared them): that
-   * version, when it is still the image's newest and records exactly `statuses` (null: none). Such
-   * a save would add nothing (a second click on Save, Ctrl+S on an untouched case), so no version
-   * is created; the attempt is audited, so that the press stays traceable. Null when the statuses
-   * differ (a status change is a version). A stale `parentId` is LABEL_CONFLICT, as for any save.
-   */
-  repeatsHead(imageId: number, parentId: number, statuses: readonly NewSegmentStatus[] | null, opts?: MutationOptions): LabelVersionRow | null {
-    return this.ctx.tx(() => {
-      this.assertParentIsLatest(imageId, parentId);
-      const recorded = this.statuses.current(parentId);
-      const given = statuses ?? [];
-      const same =
-        recorded.size === given.length &&
-        given.every((e) => {
-          const r = recorded.get(e.classIdx);
-          const note = e.note == null || e.note.trim() === '' ? null : e.note.trim();
-          return r !== undefined && r.status === e.status && (r.note ?? null) === note;
-        });
-      if (!same) return null;
-      this.ctx.audit('label_version.save_unchanged', 'label_version', parentId, { imageId }, opts);
-      return this.require(parentId);
-    });
-  }
-
   /** A version of this image with exactly this content and source, if any (for idempotent import). */
   findSame(imageId: number, sha256: string, source: LabelSource): LabelVersionRow | null {
     const r = this.ctx.db

@@ -93,10 +93,9 @@ export function withDefaultStatuses(store: ProjectStore, voxels: Uint8Array, giv
  * Stores an edited label as a new version: the parent must be a version of the same image, the
  * voxels must fit the image and the schema, and the version records how many voxels changed. A
  * parent that is no longer the latest is refused by the store (LABEL_CONFLICT); nothing is written
- * on any error. A save equal to the newest version (voxels and statuses) returns that version with
- * `unchanged: true` and writes nothing but an audit entry.
+ * on any error.
  */
-export async function saveLabelVersion(store: ProjectStore, input: SaveLabelInput): Promise<{ row: LabelVersionRow; voxelsChanged: number; unchanged: boolean }> {
+export async function saveLabelVersion(store: ProjectStore, input: SaveLabelInput): Promise<{ row: LabelVersionRow; voxelsChanged: number }> {
   const img = store.images.require(input.imageId);
   let parent: LabelVersionRow | null = null;
   if (input.parentVersionId !== null) {
@@ -113,11 +112,6 @@ export async function saveLabelVersion(store: ProjectStore, input: SaveLabelInpu
   const segmentStatus = input.segmentStatus ? withDefaultStatuses(store, voxels, input.segmentStatus) : null;
   const before = parent ? await readStoredLabel(store, parent.path) : new Uint8Array(voxels.length);
   const voxelsChanged = countDifferent(voxels, before);
-  // Same voxels and statuses as the newest version: return it instead of an empty duplicate.
-  if (parent && voxelsChanged === 0) {
-    const head = store.labelVersions.repeatsHead(img.id, parent.id, segmentStatus, { actor: input.author });
-    if (head) return { row: head, voxelsChanged: 0, unchanged: true };
-  }
   const bytes = await encodeLabelFile(img, voxels);
   const added = await store.addLabelVersionFile(
     {
@@ -132,5 +126,5 @@ export async function saveLabelVersion(store: ProjectStore, input: SaveLabelInpu
     },
     { actor: input.author },
   );
-  return { row: added.row, voxelsChanged, unchanged: false };
+  return { row: added.row, voxelsChanged };
 }

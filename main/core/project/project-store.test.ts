@@ -379,7 +379,7 @@ describe('repositories and the audit log', () => {
     const info = store.info();
     expect(info).toMatchObject({
       name: 'Test project',
-      schemaVersion: 4,
+      schemaVersion: 3,
       patients: 1,
       images: 1,
       imagesBySplit: { pool: 0, train: 1, val: 0, test: 0, none: 0 },

@@ -35,82 +35,6 @@ export interface NewTrainingRun {
 
 export type FinalTrainingStatus = 'completed' | 'failed' | 'cancelled';
 
-/** What a run measured per step in one epoch (migration 004; the plan reads these back). */
-export interface NewStepTiming {
-  epoch: number;
-  dims: 2 | 3;
-  patchSize: number[];
-  batchSize: number;
-  baseWidth: number;
-  depth: number;
-  threads: number;
-  backend: string;
-  nativeConv: boolean;
-  steps: number;
-  firstStepSeconds: number;
-  /** Median of steps 2..N (step 1 builds kernels); equals step 1 when the epoch had one step. */
-  medianStepSeconds: number;
-  meanStepSeconds: number;
-  /** Process CPU time / wall time during those steps (2.0 = both cores busy). */
-  coresUsed: number;
-  loadAverage: number;
-  cores: number;
-  /** Which machine measured it (a project folder can move to another computer). */
-  machine: string;
-}
-
-export interface StepTimingRow extends NewStepTiming {
-  id: number;
-  trainingRunId: number;
-  createdAt: string;
-}
-
-interface StepTimingRecord {
-  id: number;
-  training_run_id: number;
-  epoch: number;
-  dims: number;
-  patch_size: string;
-  batch_size: number;
-  base_width: number;
-  depth: number;
-  threads: number;
-  backend: string;
-  native_conv: number;
-  steps: number;
-  first_step_seconds: number;
-  median_step_seconds: number;
-  mean_step_seconds: number;
-  cores_used: number;
-  load_average: number;
-  cores: number;
-  machine: string;
-  created_at: string;
-}
-
-const toTiming = (r: StepTimingRecord): StepTimingRow => ({
-  id: r.id,
-  trainingRunId: r.training_run_id,
-  epoch: r.epoch,
-  dims: r.dims === 3 ? 3 : 2,
-  patchSize: fromJsonRequired<number[]>(r.patch_size),
-  batchSize: r.batch_size,
-  baseWidth: r.base_width,
-  depth: r.depth,
-  threads: r.threads,
-  backend: r.backend,
-  nativeConv: r.native_conv === 1,
-  steps: r.steps,
-  firstStepSeconds: r.first_step_seconds,
-  medianStepSeconds: r.median_step_seconds,
-  meanStepSeconds: r.mean_step_seconds,
-  coresUsed: r.cores_used,
-  loadAverage: r.load_average,
-  cores: r.cores,
-  machine: r.machine,
-  createdAt: r.created_at,
-});
-
 export class TrainingRunRepository {
   constructor(private readonly ctx: RepoContext) {}
 
@@ -190,40 +114,6 @@ export class TrainingRunRepository {
       for (const id of ids) this.finish(id, 'failed', 'interrupted: Segloop stopped before the run finished', opts);
       return ids;
     });
-  }
-
-  /**
-   * Records what a run measured (append-only: a second record of the same run and epoch is refused,
-   * the first one is kept). The log is not repeated in audit_log: the row is itself the record.
-   */
-  recordStepTiming(runId: number, t: NewStepTiming): StepTimingRow {
-    return this.ctx.tx(() => {
-      this.require(runId);
-      if (!Number.isInteger(t.epoch) || t.epoch < 1 || !t.patchSize.length || t.patchSize.some((p) => !Number.isInteger(p) || p < 1)) {
-        throw new SegloopError('INVALID_ARGUMENT', `Step timing of run ${runId}: epoch must be >= 1 and the patch positive integers, got epoch ${t.epoch}, patch ${t.patchSize.join('x')}.`);
-      }
-      const dup = this.ctx.db.prepare('SELECT id FROM training_step_timings WHERE training_run_id = ? AND epoch = ?').get(runId, t.epoch);
-      if (dup) throw new SegloopError('INVALID_ARGUMENT', `Training run ${runId} already has a step timing for epoch ${t.epoch}; timings are never rewritten.`);
-      const { lastInsertRowid } = this.ctx.db
-        .prepare(
-          `INSERT INTO training_step_timings (training_run_id, epoch, dims, patch_size, batch_size, base_width, depth, threads, backend, native_conv, steps,
-             first_step_seconds, median_step_seconds, mean_step_seconds, cores_used, load_average, cores, machine, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          runId, t.epoch, t.dims, JSON.stringify(t.patchSize), t.batchSize, t.baseWidth, t.depth, t.threads, t.backend, t.nativeConv ? 1 : 0, t.steps,
-          t.firstStepSeconds, t.medianStepSeconds, t.meanStepSeconds, t.coresUsed, t.loadAverage, t.cores, t.machine, this.ctx.now(),
-        );
-      return toTiming(this.ctx.db.prepare('SELECT * FROM training_step_timings WHERE id = ?').get(Number(lastInsertRowid)) as StepTimingRecord);
-    });
-  }
-
-  /** Every recorded step timing, oldest first; of one run when runId is given. */
-  stepTimings(runId?: number): StepTimingRow[] {
-    const rows = (runId === undefined
-      ? this.ctx.db.prepare('SELECT * FROM training_step_timings ORDER BY id').all()
-      : this.ctx.db.prepare('SELECT * FROM training_step_timings WHERE training_run_id = ? ORDER BY id').all(runId)) as StepTimingRecord[];
-    return rows.map(toTiming);
   }
 
   count(): number {

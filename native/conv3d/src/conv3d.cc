@@ -15,16 +15,12 @@
 // phase is one dense "dY-col" tile times a [taps*Co, Ci] slice of the filter. For stride 1 that is
 // one phase with all taps; for the U-Net's 2x2x2 stride-2 transposed conv, 8 phases of 1 tap.
 //
-// 2D convolutions (NHWC) use the same entry points as a depth-1 volume with a depth-1 filter
-// (main/core/ml/kernels/native-conv2d.ts); forward takes an optional bias for tfjs' FusedConv2D.
-//
 // All buffers come from JS as Float32Arrays (views into the tfjs-wasm heap: zero copy); every
 // length is checked against the geometry before any pointer is touched.
 #include <node_api.h>
 #include <cblas.h>
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -114,9 +110,7 @@ int64_t tileRows(int64_t K, int64_t total) {
   return std::max<int64_t>(1, std::min<int64_t>(total, std::max<int64_t>(64, kTileFloats / std::max<int64_t>(1, K))));
 }
 
-// bias (may be null): y = conv(x, w) + bias[co], the bias written first and sgemm accumulating
-// onto it (beta = 1), so a 2D layer's conv + bias is one pass over y (tfjs' FusedConv2D).
-void forward(const Geom& g, const float* x, const float* w, const float* bias, float* y, int threads) {
+void forward(const Geom& g, const float* x, const float* w, float* y, int threads) {
   const int64_t K = g.taps() * g.ci;
   const int64_t total = g.n * g.od * g.oh * g.ow;
   const int64_t R = tileRows(K, total);
@@ -133,10 +127,8 @@ void forward(const Geom& g, const float* x, const float* w, const float* bias, f
         vol2colRows(g, x, r0, rows, cols.data());
         a = cols.data();
       }
-      float* yt = y + r0 * g.co;
-      if (bias) for (int64_t r = 0; r < rows; r++) std::memcpy(yt + r * g.co, bias, sizeof(float) * g.co);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)g.co, (int)K, 1.0f, a, (int)K,
-                  w, (int)g.co, bias ? 1.0f : 0.0f, yt, (int)g.co);
+                  w, (int)g.co, 0.0f, y + r0 * g.co, (int)g.co);
     }
   });
 }
@@ -293,105 +285,6 @@ void inputGrad(const Geom& g, const float* dy, const float* w, float* dx, int th
   });
 }
 
-// ---- Normalisation and activation gradient (main/core/ml/kernels/native-norm.ts) ------------
-// The same arithmetic as the JS kernels of norm-fused.ts (double accumulators, float32 storage of
-// mean / invStd / a / m1 / m2 where the JS stores them in Float32Arrays), so results equal those
-// kernels; groups (samples for instance norm) are split statically over threads and the per-group
-// gamma/beta sums are added in group order afterwards: the bits do not depend on the thread count.
-// x viewed as [G, S, C].
-
-// Threads only pay off above ~64k elements (a std::thread start is ~20-50 us).
-int elementThreads(int threads, int64_t elements, int64_t items) {
-  const int64_t byWork = std::max<int64_t>(1, elements / 65536);
-  return (int)std::max<int64_t>(1, std::min<int64_t>({(int64_t)threads, byWork, items}));
-}
-
-void normForward(int64_t G, int64_t S, int64_t C, const float* x, const float* gamma, const float* beta, double eps,
-                 float* y, float* xh, float* inv, int threads) {
-  const int nt = elementThreads(threads, G * S * C, G);
-  parallelFor(nt, [&](int t) {
-    std::vector<double> mean(C), sq(C);
-    std::vector<float> m32(C);
-    for (int64_t g = G * t / nt; g < G * (t + 1) / nt; g++) {
-      const float* xg = x + g * S * C;
-      std::fill(mean.begin(), mean.end(), 0.0);
-      for (int64_t s = 0; s < S; s++)
-        for (int64_t c = 0; c < C; c++) mean[c] += xg[s * C + c];
-      for (int64_t c = 0; c < C; c++) {
-        mean[c] /= (double)S;
-        m32[c] = (float)mean[c];
-      }
-      std::fill(sq.begin(), sq.end(), 0.0);
-      for (int64_t s = 0; s < S; s++)
-        for (int64_t c = 0; c < C; c++) {
-          const double d = (double)xg[s * C + c] - (double)m32[c];
-          sq[c] += d * d;
-        }
-      float* ig = inv + g * C;
-      for (int64_t c = 0; c < C; c++) ig[c] = (float)(1.0 / std::sqrt(sq[c] / (double)S + eps));
-      float* hg = xh + g * S * C;
-      float* yg = y + g * S * C;
-      for (int64_t s = 0; s < S; s++)
-        for (int64_t c = 0; c < C; c++) {
-          const int64_t o = s * C + c;
-          const double h = ((double)xg[o] - (double)m32[c]) * (double)ig[c];
-          hg[o] = (float)h;
-          yg[o] = (float)(h * (double)gamma[c] + (double)beta[c]);
-        }
-    }
-  });
-}
-
-void normBackward(int64_t G, int64_t S, int64_t C, const float* dy, const float* xh, const float* inv, const float* gamma,
-                  float* dx, float* dgamma, float* dbeta, int threads) {
-  const int nt = elementThreads(threads, G * S * C, G);
-  std::vector<double> sdyAll(G * C), sdyhAll(G * C);
-  parallelFor(nt, [&](int t) {
-    std::vector<float> a(C), m1(C), m2(C);
-    for (int64_t g = G * t / nt; g < G * (t + 1) / nt; g++) {
-      const float* dyg = dy + g * S * C;
-      const float* hg = xh + g * S * C;
-      double* sdy = sdyAll.data() + g * C;
-      double* sdyh = sdyhAll.data() + g * C;
-      for (int64_t s = 0; s < S; s++)
-        for (int64_t c = 0; c < C; c++) {
-          const double d = dyg[s * C + c];
-          sdy[c] += d;
-          sdyh[c] += d * (double)hg[s * C + c];
-        }
-      for (int64_t c = 0; c < C; c++) {
-        a[c] = (float)((double)inv[g * C + c] * (double)gamma[c]);
-        m1[c] = (float)(((double)a[c] * sdy[c]) / (double)S);
-        m2[c] = (float)(((double)a[c] * sdyh[c]) / (double)S);
-      }
-      float* dxg = dx + g * S * C;
-      for (int64_t s = 0; s < S; s++)
-        for (int64_t c = 0; c < C; c++) {
-          const int64_t o = s * C + c;
-          dxg[o] = (float)((double)a[c] * (double)dyg[o] - (double)m1[c] - (double)hg[o] * (double)m2[c]);
-        }
-    }
-  });
-  for (int64_t c = 0; c < C; c++) {
-    double ag = 0, ab = 0;
-    for (int64_t g = 0; g < G; g++) {
-      ag += sdyhAll[g * C + c];
-      ab += sdyAll[g * C + c];
-    }
-    dgamma[c] = (float)ag;
-    dbeta[c] = (float)ab;
-  }
-}
-
-// dx = x > 0 ? dy : alpha * dy (tfjs' LeakyRelu gradient: where(greater(x, 0), dy, mul(dy, alpha))).
-void leakyReluGrad(int64_t n, const float* dy, const float* x, float alpha, float* dx, int threads) {
-  const int nt = elementThreads(threads, n, n);
-  parallelFor(nt, [&](int t) {
-    const int64_t i0 = n * t / nt, i1 = n * (t + 1) / nt;
-    for (int64_t i = i0; i < i1; i++) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * alpha;
-  });
-}
-
 // ---- Node-API glue -------------------------------------------------------------------------
 
 bool check(napi_env env, napi_status s, const char* what) {
@@ -458,18 +351,12 @@ int getThreads(napi_env env, napi_value v) {
 
 enum class Op { Forward, FilterGrad, InputGrad };
 
-bool isNullish(napi_env env, napi_value v) {
-  napi_valuetype t;
-  return napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
-}
-
 template <Op op>
 napi_value Run(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 5;
+  napi_value argv[5];
   if (!check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "arguments")) return nullptr;
-  // forward takes an optional 6th argument, the bias [co].
-  if (argc != 5 && !(op == Op::Forward && argc == 6)) {
+  if (argc != 5) {
     napi_throw_type_error(env, "NATIVE_CONV_ARGS", "expected (a, b, out, geometry, threads)");
     return nullptr;
   }
@@ -481,9 +368,7 @@ napi_value Run(napi_env env, napi_callback_info info) {
     if (!getFloats(env, argv[0], g.inSize(), &a, "x") || !getFloats(env, argv[1], g.filterSize(), &b, "filter") ||
         !getFloats(env, argv[2], g.outSize(), &out, "y"))
       return nullptr;
-    float* bias = nullptr;
-    if (argc == 6 && !isNullish(env, argv[5]) && !getFloats(env, argv[5], g.co, &bias, "bias")) return nullptr;
-    forward(g, a, b, bias, out, threads);
+    forward(g, a, b, out, threads);
   } else if (op == Op::FilterGrad) {
     if (!getFloats(env, argv[0], g.inSize(), &a, "x") || !getFloats(env, argv[1], g.outSize(), &b, "dy") ||
         !getFloats(env, argv[2], g.filterSize(), &out, "dw"))
@@ -495,104 +380,6 @@ napi_value Run(napi_env env, napi_callback_info info) {
       return nullptr;
     inputGrad(g, a, b, out, threads);
   }
-  return nullptr;
-}
-
-// Reads argc values; false (with a JS exception) when the count differs.
-bool args(napi_env env, napi_callback_info info, size_t want, napi_value* argv, const char* usage) {
-  size_t argc = want;
-  if (!check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "arguments")) return false;
-  if (argc != want) {
-    napi_throw_type_error(env, "NATIVE_CONV_ARGS", usage);
-    return false;
-  }
-  return true;
-}
-
-// [G, S, C] as an Int32Array of 3 positive values.
-bool getDims3(napi_env env, napi_value v, int64_t* G, int64_t* S, int64_t* C) {
-  bool is = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* ptr = nullptr;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, v, &type, &length, &ptr, nullptr, nullptr) != napi_ok || type != napi_int32_array ||
-      length != 3) {
-    napi_throw_type_error(env, "NATIVE_CONV_ARGS", "dims must be an Int32Array [G, S, C]");
-    return false;
-  }
-  const int32_t* q = static_cast<const int32_t*>(ptr);
-  *G = q[0];
-  *S = q[1];
-  *C = q[2];
-  if (*G <= 0 || *S <= 0 || *C <= 0 || *G * *S * *C >= (int64_t(1) << 31)) {
-    napi_throw_range_error(env, "NATIVE_CONV_ARGS", "dims must be positive and the tensor below 2^31 elements");
-    return false;
-  }
-  return true;
-}
-
-// normForward(x, gamma, beta, y, xhat, invStd, dims [G,S,C], epsilon, threads)
-napi_value NormForward(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  if (!args(env, info, 9, argv, "expected (x, gamma, beta, y, xhat, invStd, dims, epsilon, threads)")) return nullptr;
-  int64_t G, S, C;
-  if (!getDims3(env, argv[6], &G, &S, &C)) return nullptr;
-  float *x, *gamma, *beta, *y, *xh, *inv;
-  const int64_t n = G * S * C;
-  if (!getFloats(env, argv[0], n, &x, "x") || !getFloats(env, argv[1], C, &gamma, "gamma") ||
-      !getFloats(env, argv[2], C, &beta, "beta") || !getFloats(env, argv[3], n, &y, "y") ||
-      !getFloats(env, argv[4], n, &xh, "xhat") || !getFloats(env, argv[5], G * C, &inv, "invStd"))
-    return nullptr;
-  double eps = 0;
-  if (napi_get_value_double(env, argv[7], &eps) != napi_ok || !(eps >= 0)) {
-    napi_throw_type_error(env, "NATIVE_CONV_ARGS", "epsilon must be a number >= 0");
-    return nullptr;
-  }
-  normForward(G, S, C, x, gamma, beta, eps, y, xh, inv, getThreads(env, argv[8]));
-  return nullptr;
-}
-
-// normBackward(dy, xhat, invStd, gamma, dx, dgamma, dbeta, dims [G,S,C], threads)
-napi_value NormBackward(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  if (!args(env, info, 9, argv, "expected (dy, xhat, invStd, gamma, dx, dgamma, dbeta, dims, threads)")) return nullptr;
-  int64_t G, S, C;
-  if (!getDims3(env, argv[7], &G, &S, &C)) return nullptr;
-  float *dy, *xh, *inv, *gamma, *dx, *dg, *db;
-  const int64_t n = G * S * C;
-  if (!getFloats(env, argv[0], n, &dy, "dy") || !getFloats(env, argv[1], n, &xh, "xhat") ||
-      !getFloats(env, argv[2], G * C, &inv, "invStd") || !getFloats(env, argv[3], C, &gamma, "gamma") ||
-      !getFloats(env, argv[4], n, &dx, "dx") || !getFloats(env, argv[5], C, &dg, "dgamma") ||
-      !getFloats(env, argv[6], C, &db, "dbeta"))
-    return nullptr;
-  normBackward(G, S, C, dy, xh, inv, gamma, dx, dg, db, getThreads(env, argv[8]));
-  return nullptr;
-}
-
-// leakyReluGrad(dy, x, dx, alpha, threads)
-napi_value LeakyReluGrad(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  if (!args(env, info, 5, argv, "expected (dy, x, dx, alpha, threads)")) return nullptr;
-  bool is = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* ptr = nullptr;
-  if (napi_is_typedarray(env, argv[0], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, argv[0], &type, &length, &ptr, nullptr, nullptr) != napi_ok) {
-    napi_throw_type_error(env, "NATIVE_CONV_ARGS", "dy must be a Float32Array");
-    return nullptr;
-  }
-  const int64_t n = (int64_t)length;
-  float *dy, *x, *dx;
-  if (!getFloats(env, argv[0], n, &dy, "dy") || !getFloats(env, argv[1], n, &x, "x") || !getFloats(env, argv[2], n, &dx, "dx"))
-    return nullptr;
-  double alpha = 0;
-  if (napi_get_value_double(env, argv[3], &alpha) != napi_ok) {
-    napi_throw_type_error(env, "NATIVE_CONV_ARGS", "alpha must be a number");
-    return nullptr;
-  }
-  leakyReluGrad(n, dy, x, (float)alpha, dx, getThreads(env, argv[4]));
   return nullptr;
 }
 
@@ -611,15 +398,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"filterGrad", nullptr, Run<Op::FilterGrad>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"inputGrad", nullptr, Run<Op::InputGrad>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"blasInfo", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"normForward", nullptr, NormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"normBackward", nullptr, NormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"leakyReluGrad", nullptr, LeakyReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
-  // Feature flag: forward accepts the bias argument (an older build of this addon does not; the
-  // JS side then keeps FusedConv2D on the stock kernel).
-  napi_value yes;
-  if (napi_get_boolean(env, true, &yes) == napi_ok) napi_set_named_property(env, exports, "forwardBias", yes);
   return exports;
 }
 

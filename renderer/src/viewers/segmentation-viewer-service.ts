@@ -54,12 +54,8 @@ const CS_TOOL: Record<Exclude<LabelTool, 'regionGrow'>, string> = {
 // Brush and sphere with an intensity range paint through Cornerstone's threshold strategies.
 const RANGED_TOOL = { brush: 'SegRangeBrush', sphere: 'SegRangeSphere' } as const;
 const CS_INSTANCES = [...Object.values(CS_TOOL), ...Object.values(RANGED_TOOL)];
-/**
- * Tools whose strokes the masking (editable area + intensity range) trims after Cornerstone has
- * drawn them (constrainStroke; maskAllows says what each voxel may do). The slice flood fill is
- * trimmed when its data arrives (constrainFill); region growing takes the mask in its op.
- */
-const MASKED_STROKE_TOOLS: ReadonlySet<LabelTool> = new Set(['brush', 'sphere', 'threshold', 'eraser', 'sphereEraser', 'rectangle', 'freehand']);
+/** Tools that add voxels to the active segment: the paint constraints apply to them. */
+const PAINTING_TOOLS: ReadonlySet<LabelTool> = new Set(['brush', 'sphere', 'threshold']);
 /**
  * Cornerstone's sphere is an ellipsoid half a slice deeper than the brush radius (it paints every
  * slice the ball touches); ours is the ball itself — voxel centres within the radius (mm) of the
@@ -70,23 +66,9 @@ const SPHERE_TOOLS: ReadonlySet<LabelTool> = new Set(['sphere', 'sphereEraser'])
 /** Where painting may change voxels (Slicer's "Editable area"): anywhere, only background, or only inside one segment. */
 export type EditableArea = 'everywhere' | 'background' | { inside: number };
 export interface PaintConstraints {
-  /** change only voxels whose intensity lies in [lower, upper]; null: any intensity */
+  /** paint only voxels whose intensity lies in [lower, upper] (brush and sphere); null: any intensity */
   range: [number, number] | null;
   area: EditableArea;
-}
-
-/**
- * Whether masking lets one voxel go from `was` to `now` (intensity `value`, `active` the segment
- * being painted). Adding (now > 0): only where the editable area is (background only: was 0;
- * inside X: was X). Erasing (now = 0): inside X erases only X; background only — which has nothing
- * to erase — keeps its meaning "leave the other segments alone": only the active segment is erased.
- * Both: only intensities inside the range.
- */
-export function maskAllows(c: PaintConstraints, was: number, now: number, value: number, active: number): boolean {
-  if (c.range && !(value >= c.range[0] && value <= c.range[1])) return false;
-  if (c.area === 'everywhere') return true;
-  if (now === 0) return c.area === 'background' ? was === active : was === c.area.inside;
-  return c.area === 'background' ? was === 0 : was === c.area.inside;
 }
 export type LabelDisplay = 'filled' | 'outline';
 
@@ -158,7 +140,7 @@ export class SegmentationViewerService {
   private constraints: PaintConstraints = { range: null, area: 'everywhere' };
   private opacity = 0.55;
   private display: LabelDisplay = 'filled';
-  private seedListener: ((voxelIndex: number, add: boolean) => void) | null = null;
+  private seedListener: ((voxelIndex: number) => void) | null = null;
   /** labels and undo position when a constrained stroke began (see constrainStroke) */
   private strokeStart: { labels: Uint8Array; top: unknown; undoAvailable: number; tool: LabelTool; path: Types.Point3[]; radius: number } | null = null;
 
@@ -172,16 +154,14 @@ export class SegmentationViewerService {
 
   private firstFrame: (() => void) | null = null;
   private pendingFill: Uint8Array | null = null;
-  /** the voxel a masked flood fill was clicked at (its fill keeps only what connects to it) */
-  private pendingFillSeed: number | null = null;
 
   /** Calls `cb` once, when the first viewport has rendered the image. */
   onFirstFrame(cb: () => void): void {
     this.firstFrame = cb;
   }
 
-  /** Calls `cb` with the voxel index (x fastest) clicked with the region-growing tool; add: Shift was held (one more seed). */
-  onSeed(cb: (voxelIndex: number, add: boolean) => void): void {
+  /** Calls `cb` with the voxel index (x fastest) clicked with the region-growing tool. */
+  onSeed(cb: (voxelIndex: number) => void): void {
     this.seedListener = cb;
   }
 
@@ -313,14 +293,13 @@ export class SegmentationViewerService {
     for (const el of els.elements.slice(0, this.viewportIds.length)) {
       const before = (ev: PointerEvent): void => {
         this.pendingFill = this.activeTool === 'fill' ? this.getLabels() : null;
-        this.pendingFillSeed = this.pendingFill && this.isConstrained() ? this.voxelAt(el, ev) : null;
         if (this.activeTool === 'crosshairs' && ev.button === 0) this.jumpTo(el, ev);
         if (this.activeTool === 'regionGrow' && ev.button === 0) {
           const seed = this.voxelAt(el, ev);
-          if (seed !== null) this.seedListener?.(seed, ev.shiftKey);
+          if (seed !== null) this.seedListener?.(seed);
         }
         const tool = this.activeTool;
-        if (ev.button === 0 && ((MASKED_STROKE_TOOLS.has(tool) && this.isConstrained()) || SPHERE_TOOLS.has(tool))) {
+        if (ev.button === 0 && ((PAINTING_TOOLS.has(tool) && this.isConstrained()) || SPHERE_TOOLS.has(tool))) {
           const hm = history();
           const at = this.worldAt(el, ev);
           this.strokeStart = { labels: this.getLabels(), top: hm.ring[hm.position], undoAvailable: hm.undoAvailable, tool, path: at ? [at] : [], radius: this.getBrushSize() };
@@ -359,7 +338,6 @@ export class SegmentationViewerService {
       if (this.pendingFill && this.activeTool === 'fill') {
         const snapshot = this.pendingFill;
         this.pendingFill = null;
-        if (this.isConstrained()) this.constrainFill(snapshot, this.pendingFillSeed);
         this.pushEditMemo(snapshot);
       }
       this.onChange?.();
@@ -451,7 +429,7 @@ export class SegmentationViewerService {
     if (t) t.configuration = { ...t.configuration, threshold: { range: [range[0], range[1]], isDynamic: false, dynamicRadius: 0 } };
   }
 
-  /** Masking: limits what the masked tools (see MASKED_STROKE_TOOLS, fill, region grow) may change. */
+  /** Limits painting (brush, sphere, threshold brush) to an intensity range and an editable area. */
   setPaintConstraints(c: PaintConstraints): void {
     this.constraints = { range: c.range ? [Math.min(...c.range), Math.max(...c.range)] : null, area: c.area };
     this.setTool(this.activeTool);
@@ -484,16 +462,16 @@ export class SegmentationViewerService {
     const before = start.labels;
     const now = this.getLabels();
     const image = cache.getVolume(this.volumeId)?.voxelManager?.getCompleteScalarDataArray?.() as ArrayLike<number> | undefined;
-    const masked = MASKED_STROKE_TOOLS.has(start.tool);
-    const c = this.constraints;
-    const active = segmentation.segmentIndex.getActiveSegmentIndex(this.segId) ?? 1;
+    const { range, area } = this.constraints;
+    const painting = PAINTING_TOOLS.has(start.tool);
     const inBall = SPHERE_TOOLS.has(start.tool) ? this.ballTest(start.path, start.radius) : () => true;
     const keep: number[] = [];
     const revert: number[] = [];
     for (let i = 0; i < now.length; i++) {
       if (now[i] === before[i]) continue;
-      const allowed = !masked || maskAllows(c, before[i], now[i], image ? image[i] : Number.NaN, active);
-      (allowed && inBall(i) ? keep : revert).push(i);
+      const allowedArea = !painting || area === 'everywhere' || (area === 'background' ? before[i] === 0 : before[i] === area.inside);
+      const allowedRange = !painting || !range || !image || (image[i] >= range[0] && image[i] <= range[1]);
+      (allowedArea && allowedRange && inBall(i) ? keep : revert).push(i);
     }
     if (revert.length === 0) return;
     const hm = history();
@@ -506,48 +484,6 @@ export class SegmentationViewerService {
       hm.ring[strokeMemo] = { id: `${this.id}-constrained-${Date.now()}`, restoreMemo: (undo?: boolean) => this.writeVoxels(indices, undo ? oldValues : newValues) };
     }
     this.onChange?.();
-  }
-
-  /**
-   * A masked slice flood fill: the filled voxels the mask allows that connect to the clicked voxel
-   * through allowed voxels stay (the fill stops at what it may not change, like a wall); the rest
-   * goes back. Cornerstone floods 4-connected in the slice; all voxels of one fill lie in one plane,
-   * so 6-neighbours in 3D within the filled set are exactly its in-plane 4-neighbours.
-   */
-  private constrainFill(before: Uint8Array, seed: number | null): void {
-    const vol = cache.getVolume(this.segId);
-    if (!vol) return;
-    const [X, Y, Z] = vol.dimensions;
-    const now = this.getLabels();
-    const image = cache.getVolume(this.volumeId)?.voxelManager?.getCompleteScalarDataArray?.() as ArrayLike<number> | undefined;
-    const active = segmentation.segmentIndex.getActiveSegmentIndex(this.segId) ?? 1;
-    const allowed = new Set<number>();
-    const changed: number[] = [];
-    for (let i = 0; i < now.length; i++) {
-      if (now[i] === before[i]) continue;
-      changed.push(i);
-      if (maskAllows(this.constraints, before[i], now[i], image ? image[i] : Number.NaN, active)) allowed.add(i);
-    }
-    const keep = new Set<number>();
-    if (seed !== null && allowed.has(seed)) {
-      const queue = [seed];
-      keep.add(seed);
-      while (queue.length) {
-        const i = queue.pop()!;
-        const x = i % X;
-        const y = Math.floor(i / X) % Y;
-        const z = Math.floor(i / (X * Y));
-        const next = [x > 0 ? i - 1 : -1, x < X - 1 ? i + 1 : -1, y > 0 ? i - X : -1, y < Y - 1 ? i + X : -1, z > 0 ? i - X * Y : -1, z < Z - 1 ? i + X * Y : -1];
-        for (const j of next) {
-          if (j >= 0 && allowed.has(j) && !keep.has(j)) {
-            keep.add(j);
-            queue.push(j);
-          }
-        }
-      }
-    }
-    const revert = changed.filter((i) => !keep.has(i));
-    if (revert.length) this.writeVoxels(Uint32Array.from(revert), Uint8Array.from(revert, (i) => before[i]));
   }
 
   /** Whether voxel i's centre lies within `radius` mm of the stroke path (a polyline in world space). */

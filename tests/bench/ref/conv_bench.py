@@ -1,5 +1,4 @@
-"""PyTorch side of tests/bench/bench-conv.ts: times one 2D or 3D convolution kernel per request
-(the rank of "x" says which: [N,C,H,W] or [N,C,D,H,W]).
+"""PyTorch side of tests/bench/bench-conv.ts: times one 3D convolution kernel per request.
 
 Protocol: one JSON object per line on stdin, one per line on stdout.
   {"cmd": "setup", "threads": 2, "layers": [{"x": [N,C,D,H,W], "w": [...], "stride": s,
@@ -26,23 +25,21 @@ def main():
             for spec in c["layers"]:
                 x = torch.randn(spec["x"], generator=g)
                 w = torch.randn(spec["w"], generator=g) * 0.1
-                nd = len(spec["x"]) - 2
-                s, p, t = [spec["stride"]] * nd, [spec["padding"]] * nd, bool(spec["transposed"])
+                s, p, t = [spec["stride"]] * 3, [spec["padding"]] * 3, bool(spec["transposed"])
                 with torch.no_grad():
-                    y = torch.ops.aten.convolution(x, w, None, s, p, [1] * nd, t, [0] * nd, 1)
+                    y = torch.ops.aten.convolution(x, w, None, s, p, [1, 1, 1], t, [0, 0, 0], 1)
                 layers.append((x, w, torch.randn(y.shape, generator=g), s, p, t))
             out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "interop": torch.get_num_interop_threads()}
         elif c["cmd"] == "run":
             x, w, gy, s, p, t = layers[int(c["layer"])]
-            one, zero = [1] * len(s), [0] * len(s)
             k = c["kernel"]
             with torch.no_grad():
                 t0, c0 = time.perf_counter(), time.process_time()
                 if k == "fwd":
-                    r = torch.ops.aten.convolution(x, w, None, s, p, one, t, zero, 1)
+                    r = torch.ops.aten.convolution(x, w, None, s, p, [1, 1, 1], t, [0, 0, 0], 1)
                 else:
                     mask = [k == "dX", False, k == "dW"]
-                    r = torch.ops.aten.convolution_backward(gy, x, w, None, s, p, one, t, zero, 1, mask)
+                    r = torch.ops.aten.convolution_backward(gy, x, w, None, s, p, [1, 1, 1], t, [0, 0, 0], 1, mask)
                 ms = (time.perf_counter() - t0) * 1000
                 cpu = (time.process_time() - c0) * 1000
             del r

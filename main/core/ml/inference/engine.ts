@@ -20,12 +20,6 @@ export interface InferenceEngine {
   threads: number | null;
   /** One line for logs: the path, its version/backend and threads, or why onnxruntime was not used. */
   describe: string;
-  /**
-   * Input voxels one forward pass may carry (tiles x patch voxels; SlidingWindowOptions.maxBatchVoxels),
-   * from the model's activation memory and the budget; null = the sliding window's defaults
-   * (tfjs: 1 tile in 3D, 16 slices in 2D, what it was measured and tested with).
-   */
-  maxBatchVoxels: number | null;
   probabilities: ProbabilityFn;
   dispose(): Promise<void>;
 }
@@ -35,7 +29,6 @@ export function tfjsEngine(model: tfl.LayersModel, why = ''): InferenceEngine {
   return {
     path: 'tfjs',
     threads: null,
-    maxBatchVoxels: null,
     describe: `tfjs (${tf.getBackend()} backend)${why ? `; ${why}` : ''}`,
     probabilities: (x, dims) =>
       Promise.resolve().then(() => {
@@ -48,68 +41,12 @@ export function tfjsEngine(model: tfl.LayersModel, why = ''): InferenceEngine {
   };
 }
 
-/** Default memory budget of one onnxruntime forward pass (SEGLOOP_INFER_MEMORY_MB overrides). */
-export const DEFAULT_PASS_BUDGET_MB = 512;
-
-function budgetMB(explicit?: number): number {
-  if (explicit !== undefined) return explicit;
-  const env = Number(process.env.SEGLOOP_INFER_MEMORY_MB);
-  return Number.isFinite(env) && env > 0 ? env : DEFAULT_PASS_BUDGET_MB;
-}
-
-/**
- * Float32 activation values per input voxel of one forward pass: the sum over every layer's
- * output (shapes propagated through the graph from a probe input), i.e. the memory if nothing
- * were freed or reused. onnxruntime's planner reuses buffers, so its real peak is lower: an upper
- * bound, which is what a memory bound needs. null when a layer cannot say its output shape.
- */
-export function activationValuesPerVoxel(model: tfl.LayersModel): number | null {
-  const inShape = model.inputs[0]?.shape;
-  if (!inShape) return null;
-  const spatial = inShape.length - 2;
-  // 32 per axis divides by 2 at every level of a depth <= 6 U-Net.
-  const probe = [1, ...new Array<number>(spatial).fill(32), inShape[inShape.length - 1] ?? 1];
-  const probeVoxels = 32 ** spatial;
-  const shapes = new Map<string, number[]>();
-  let total = 0;
-  try {
-    for (const layer of model.layers) {
-      const inbound = layer.inboundNodes[0]?.inboundLayers ?? [];
-      let out: number[];
-      if (inbound.length === 0) out = probe;
-      else {
-        const ins = inbound.map((l) => {
-          const sh = shapes.get(l.name);
-          if (!sh) throw new Error(`no shape for ${l.name}`);
-          return sh;
-        });
-        out = layer.computeOutputShape(ins.length === 1 ? ins[0] : ins) as unknown as number[];
-      }
-      if (!Array.isArray(out) || out.some((d) => typeof d !== 'number')) return null;
-      shapes.set(layer.name, out);
-      total += out.reduce((a, d) => a * d, 1);
-    }
-  } catch {
-    return null;
-  }
-  return total / probeVoxels;
-}
-
-/** Input voxels per forward pass that keep the activations under `budgetMB` (at least 1 voxel). */
-export function maxBatchVoxelsFor(model: tfl.LayersModel, budget?: number): number | null {
-  const perVoxel = activationValuesPerVoxel(model);
-  if (!perVoxel) return null;
-  return Math.max(1, Math.floor((budgetMB(budget) * 2 ** 20) / (4 * perVoxel)));
-}
-
-export async function onnxEngine(model: tfl.LayersModel, threads?: number, opts: { memoryBudgetMB?: number } = {}): Promise<InferenceEngine> {
+export async function onnxEngine(model: tfl.LayersModel, threads?: number): Promise<InferenceEngine> {
   const ex = exportToOnnx(model, { output: 'probabilities' });
   const runner = await OrtRunner.create(ex.bytes, ex, { threads });
-  const maxBatchVoxels = maxBatchVoxelsFor(model, opts.memoryBudgetMB);
   return {
     path: 'onnxruntime',
     threads: runner.threads,
-    maxBatchVoxels,
     describe: `onnxruntime-node ${runner.version} (cpu, ${runner.threads} intra-op threads)`,
     probabilities: async (x, dims) => (await runner.run(x, dims)).data,
     dispose: () => runner.dispose(),
@@ -121,7 +58,7 @@ export async function onnxEngine(model: tfl.LayersModel, threads?: number, opts:
  * load, or the model does not export (then tfjs, with the reason in `describe`). `prefer:
  * 'onnxruntime'` makes those failures errors instead.
  */
-export async function createEngine(model: tfl.LayersModel, opts: { prefer?: EnginePreference; threads?: number; memoryBudgetMB?: number } = {}): Promise<InferenceEngine> {
+export async function createEngine(model: tfl.LayersModel, opts: { prefer?: EnginePreference; threads?: number } = {}): Promise<InferenceEngine> {
   const prefer = opts.prefer ?? 'auto';
   if (prefer === 'tfjs') return tfjsEngine(model, 'tfjs requested');
   const { availability } = await loadOnnxRuntime();
@@ -130,7 +67,7 @@ export async function createEngine(model: tfl.LayersModel, opts: { prefer?: Engi
     return tfjsEngine(model, availability.reason ?? 'onnxruntime-node unavailable');
   }
   try {
-    return await onnxEngine(model, opts.threads, { memoryBudgetMB: opts.memoryBudgetMB });
+    return await onnxEngine(model, opts.threads);
   } catch (e) {
     if (prefer === 'onnxruntime') throw e;
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);

@@ -10,8 +10,7 @@ import { sha256Bytes } from '../../project/files';
 import type { TaskEvent } from '../task-protocol';
 import { initBackend, type BackendPreference } from '../backend';
 import { buildModel, parseModelMeta, type LoadedModel } from './model-weights';
-import { predictVolume, windowOptions } from './predict-volume';
-import { tilesPerPass } from './sliding-window';
+import { predictVolume } from './predict-volume';
 import { createEngine, type InferenceEngine } from './engine';
 import { parsePostprocess } from '../postprocess';
 
@@ -63,14 +62,12 @@ export async function loadModels(specs: z.infer<typeof PredictParams>['models'])
 }
 
 /** One inference engine per model, each logged (which path, threads, or why not onnxruntime). */
-export async function createEngines(models: readonly LoadedModel[], prefer: 'auto' | 'onnxruntime' | 'tfjs', ctx: { emit(e: TaskEvent): void }, opts: { tilesPerPass?: number } = {}): Promise<InferenceEngine[]> {
+export async function createEngines(models: readonly LoadedModel[], prefer: 'auto' | 'onnxruntime' | 'tfjs', ctx: { emit(e: TaskEvent): void }): Promise<InferenceEngine[]> {
   const engines: InferenceEngine[] = [];
   for (const [i, m] of models.entries()) {
     const e = await createEngine(m.model, { prefer });
     engines.push(e);
-    const perPass = tilesPerPass(windowOptions(m, { batchSize: opts.tilesPerPass }, e));
-    const why = opts.tilesPerPass !== undefined ? 'as requested' : e.maxBatchVoxels !== null ? 'memory-bounded' : 'default';
-    ctx.emit({ type: 'log', level: 'info', message: `model ${i + 1} (${m.meta.architecture}): inference on ${e.describe}; up to ${perPass} tiles of ${m.meta.patchSize.join('x')} per pass (${why})` });
+    ctx.emit({ type: 'log', level: 'info', message: `model ${i + 1} (${m.meta.architecture}): inference on ${e.describe}` });
   }
   return engines;
 }

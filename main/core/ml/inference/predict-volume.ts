@@ -36,16 +36,8 @@ export function forwardOf(model: LoadedModel['model']): ForwardFn {
   return (x) => model.predict(x) as tf.Tensor;
 }
 
-/** Window options of a model; with an engine, its memory bound sets the tiles per pass (unless `batchSize`). */
-export function windowOptions(m: LoadedModel, opts: PredictOptions = {}, engine?: InferenceEngine): SlidingWindowOptions {
-  return {
-    dims: m.meta.dims,
-    patchSize: m.meta.patchSize,
-    numClasses: m.meta.numClasses,
-    overlap: opts.overlap ?? 0.5,
-    batchSize: opts.batchSize,
-    maxBatchVoxels: engine?.maxBatchVoxels ?? undefined,
-  };
+export function windowOptions(m: LoadedModel, opts: PredictOptions = {}): SlidingWindowOptions {
+  return { dims: m.meta.dims, patchSize: m.meta.patchSize, numClasses: m.meta.numClasses, overlap: opts.overlap ?? 0.5, batchSize: opts.batchSize };
 }
 
 /** Preprocessed channels of one case for the given model (all ensemble members must agree). */
@@ -61,8 +53,7 @@ export function preprocessForModels(models: readonly LoadedModel[], images: read
   return { grids: pre.images, scale: pre.scale, originalShape: pre.originalShape };
 }
 
-/** A probability map on the model's grid back on the image's own grid (linear per class). */
-export function backToImageGrid(p: ProbMap, originalShape: Vec3, scale: Vec3): ProbMap {
+function backToImageGrid(p: ProbMap, originalShape: Vec3, scale: Vec3): ProbMap {
   if (scale.every((s) => Math.abs(s - 1) < 1e-6) && p.shape.every((s, a) => s === originalShape[a])) return p;
   const K = p.numClasses;
   const n = p.data.length / K;
@@ -77,31 +68,19 @@ export function backToImageGrid(p: ProbMap, originalShape: Vec3, scale: Vec3): P
   return { shape: [...originalShape], numClasses: K, data: out };
 }
 
-/**
- * The label map `predict` gives for a mean probability map on the model's grid: back on the
- * image's grid, argmax, optional post-processing; a uint8 Volume with the image's geometry.
- * (Shared with AL scoring, which reuses its scoring passes instead of predicting again.)
- */
-export function labelsOnImageGrid(mean: ProbMap, pre: { originalShape: Vec3; scale: Vec3 }, ref: Volume, postprocess?: PostprocessOptions | null): { probs: ProbMap; labels: Volume } {
-  const probs = backToImageGrid(mean, pre.originalShape, pre.scale);
-  let labels = argmaxLabels(probs);
-  if (postprocess) labels = postprocessLabels(labels, pre.originalShape, probs.numClasses, postprocess).labels;
-  const like = { shape: [...ref.shape] as Vec3, spacing: [...ref.spacing] as Vec3, affine: ref.affine.map((r) => [...r]) as Volume['affine'], channels: 1 };
-  return { probs, labels: { ...like, data: labels, diskDtype: 'uint8' } };
-}
-
 export async function predictVolume(models: readonly LoadedModel[], images: readonly Volume[], opts: PredictOptions = {}): Promise<VolumePrediction> {
   const { grids, scale, originalShape } = preprocessForModels(models, images);
   if (opts.engines && opts.engines.length !== models.length) throw new SegloopError('INVALID_ARGUMENT', `${opts.engines.length} inference engines for ${models.length} models.`);
   const engines = opts.engines ?? models.map((m) => tfjsEngine(m.model));
-  const members = models.map((m, i) => ({ probabilities: engines[i].probabilities, opts: windowOptions(m, opts, engines[i]) }));
+  const members = models.map((m, i) => ({ probabilities: engines[i].probabilities, opts: windowOptions(m, opts) }));
   const ens = await ensemblePredictAsync(members, grids, opts.tta ?? false);
-  const { probs, labels: labelVolume } = labelsOnImageGrid(ens.mean, { originalShape, scale }, images[0], opts.postprocess);
-  const labels = labelVolume.data as Uint8Array;
+  const probs = backToImageGrid(ens.mean, originalShape, scale);
   let variance = ens.variance;
   if (variance && probs !== ens.mean) {
     variance = resampleBack({ shape: ens.mean.shape, data: variance }, originalShape, scale, 'linear').data;
   }
+  let labels = argmaxLabels(probs);
+  if (opts.postprocess) labels = postprocessLabels(labels, originalShape, probs.numClasses, opts.postprocess).labels;
   const ref = images[0];
   const like = { shape: [...ref.shape] as Vec3, spacing: [...ref.spacing] as Vec3, affine: ref.affine.map((r) => [...r]) as Volume['affine'], channels: 1 };
   let fg = 0;
@@ -113,7 +92,7 @@ export async function predictVolume(models: readonly LoadedModel[], images: read
     meanVar = s / variance.length;
   }
   return {
-    labels: labelVolume,
+    labels: { ...like, data: labels, diskDtype: 'uint8' },
     uncertainty: variance ? { ...like, data: variance, diskDtype: 'float32' } : null,
     probabilities: probs,
     scores: { meanEntropy: meanEntropy(probs), meanTtaVariance: meanVar, members: ens.members, foregroundVoxels: fg },

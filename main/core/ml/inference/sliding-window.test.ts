@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { createModel } from '../models';
 import type { Grid } from '../data/layout';
 import { createRng } from '../data/prng';
-import { argmaxLabels, flipProbMap, gaussianImportance, slidingWindowManyAsync, slidingWindowProbabilities, tileCount, tilesPerPass, tileStarts, type ForwardFn, type ProbabilityFn } from './sliding-window';
+import { argmaxLabels, flipProbMap, gaussianImportance, slidingWindowProbabilities, tileStarts, type ForwardFn } from './sliding-window';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -103,49 +103,5 @@ describe('sliding-window inference', () => {
     const p = { shape: [2, 1, 1] as [number, number, number], numClasses: 2, data: Float32Array.from([0.9, 0.1, 0.2, 0.8]) };
     expect([...argmaxLabels(p)]).toEqual([0, 1]);
     expect([...flipProbMap(p, 0).data].map((v) => +v.toFixed(2))).toEqual([0.2, 0.8, 0.9, 0.1]);
-  });
-});
-
-describe('batched tiles of several images (slidingWindowManyAsync)', () => {
-  // The async probability function of a tfjs forward pass, counting its calls and the tiles each carried.
-  const asyncOf = (fwd: ForwardFn, passes: number[]): ProbabilityFn => (x, dims) => {
-    passes.push(dims[0]);
-    const p = tf.tidy(() => tf.softmax(fwd(tf.tensor(x, [...dims])), -1));
-    const d = p.dataSync() as Float32Array;
-    p.dispose();
-    return Promise.resolve(Float32Array.from(d));
-  };
-
-  it('blends each image exactly as it is blended alone, with tiles of different images in one pass', async () => {
-    const { model } = createModel('unet3d', { depth: 2, baseWidth: 4, numClasses: 3 }, { seed: 4 });
-    const fwd: ForwardFn = (x) => model.predict(x) as tf.Tensor;
-    // 12 + 2 + 1 tiles of [8, 8, 4]; 5 per pass: passes cross image boundaries.
-    const imgs = [randomGrid([13, 12, 6], 11), randomGrid([12, 8, 4], 12), randomGrid([6, 7, 3], 13)];
-    const opts = { dims: 3 as const, patchSize: [8, 8, 4], numClasses: 3, batchSize: 5 };
-    const tiles = imgs.map((g) => tileCount(g.shape, opts));
-    expect(tiles).toEqual([12, 2, 1]);
-    const passes: number[] = [];
-    const many = await slidingWindowManyAsync(asyncOf(fwd, passes), imgs.map((g) => [g]), opts);
-    expect(passes).toEqual([5, 5, 5]);
-    const alone = imgs.map((g) => slidingWindowProbabilities(fwd, [g], { ...opts, batchSize: 1 }));
-    for (let i = 0; i < imgs.length; i++) {
-      expect(many[i].shape).toEqual(imgs[i].shape);
-      // Same tiles, weights and order; only the batch a tile travels in differs (cpu backend: per-sample kernels).
-      expect(maxAbsDiff(many[i].data, alone[i].data)).toBeLessThan(1e-6);
-    }
-    // A group budget too small for two images: one group per image, same result.
-    const passes2: number[] = [];
-    const grouped = await slidingWindowManyAsync(asyncOf(fwd, passes2), imgs.map((g) => [g]), opts, 1);
-    expect(passes2).toEqual([5, 5, 2, 2, 1]);
-    for (let i = 0; i < imgs.length; i++) expect(maxAbsDiff(grouped[i].data, alone[i].data)).toBeLessThan(1e-6);
-    model.dispose();
-  });
-
-  it('tiles per pass: explicit batch, else the memory bound in voxels, else 1 (3D) / 16 (2D)', () => {
-    expect(tilesPerPass({ dims: 3, patchSize: [8, 8, 4], numClasses: 2 })).toBe(1);
-    expect(tilesPerPass({ dims: 2, patchSize: [8, 8], numClasses: 2 })).toBe(16);
-    expect(tilesPerPass({ dims: 3, patchSize: [8, 8, 4], numClasses: 2, maxBatchVoxels: 256 * 3 + 255 })).toBe(3);
-    expect(tilesPerPass({ dims: 3, patchSize: [8, 8, 4], numClasses: 2, maxBatchVoxels: 10 })).toBe(1);
-    expect(tilesPerPass({ dims: 3, patchSize: [8, 8, 4], numClasses: 2, maxBatchVoxels: 1e6, batchSize: 2 })).toBe(2);
   });
 });

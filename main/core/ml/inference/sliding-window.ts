@@ -28,14 +28,8 @@ export interface SlidingWindowOptions {
   numClasses: number;
   /** Fraction of a patch that neighbouring tiles share (default 0.5). */
   overlap?: number;
-  /** Tiles per forward pass (default 1 for 3D, 16 for 2D, or what `maxBatchVoxels` allows). */
+  /** Tiles per forward pass (default 1 for 3D, 16 for 2D). */
   batchSize?: number;
-  /**
-   * Memory bound of one forward pass, in input voxels (tiles x patch voxels), used when
-   * `batchSize` is not given: the engine derives it from the model's activation memory
-   * (engine.ts). Without either, the defaults above.
-   */
-  maxBatchVoxels?: number;
   /** Gaussian sigma as a fraction of the patch size (default 1/8, nnU-Net's). */
   sigmaScale?: number;
   /** false: every tile weighs 1 (plain averaging; for tests and comparisons). */
@@ -83,23 +77,6 @@ function patch3(opts: SlidingWindowOptions): Vec3 {
   return opts.dims === 2 ? [p[0], p[1], 1] : [p[0], p[1], p[2]];
 }
 
-/** Tiles per forward pass: `batchSize`, else as many as `maxBatchVoxels` allows, else 1 (3D) / 16 (2D). */
-export function tilesPerPass(opts: SlidingWindowOptions): number {
-  if (opts.batchSize !== undefined) return Math.max(1, Math.floor(opts.batchSize));
-  if (opts.maxBatchVoxels !== undefined) {
-    const p = patch3(opts);
-    return Math.max(1, Math.floor(opts.maxBatchVoxels / (p[0] * p[1] * p[2])));
-  }
-  return opts.dims === 2 ? 16 : 1;
-}
-
-/** Tiles the sliding window cuts from an image of `shape` (after padding to the patch). */
-export function tileCount(shape: Vec3, opts: SlidingWindowOptions): number {
-  const P = patch3(opts);
-  const overlap = opts.overlap ?? 0.5;
-  return shape.reduce((n, s, a) => n * tileStarts(Math.max(s, P[a]), P[a], opts.dims === 2 && a === 2 ? 0 : overlap).length, 1);
-}
-
 /**
  * Probabilities for a batch: `x` is [B, ...spatial, C] (layout.ts order) as `dims`; returns
  * softmax probabilities [B, ...spatial, K], class fastest. The async path (onnxruntime, engine.ts).
@@ -139,66 +116,52 @@ class TilePlan {
     const n = X * Y * Z;
     this.sum = new Float32Array(n * this.K);
     this.wsum = new Float32Array(n);
-    this.batchSize = tilesPerPass(opts);
+    this.batchSize = Math.max(1, opts.batchSize ?? (opts.dims === 2 ? 16 : 1));
     this.spatialDims = [...(opts.dims === 3 ? [P[2], P[1], P[0]] : [P[1], P[0]]), this.C];
-  }
-
-  /** Voxels of one tile. */
-  get tileVoxels(): number {
-    return this.P[0] * this.P[1] * this.P[2];
   }
 
   /** Input values of the tiles [t0, t0 + batchSize) as [B, ...spatial, C]. */
   gather(t0: number): { xs: Float32Array; dims: number[]; count: number } {
-    const count = Math.min(this.batchSize, this.tiles.length - t0);
-    const xs = new Float32Array(count * this.tileVoxels * this.C);
-    for (let b = 0; b < count; b++) this.gatherTile(t0 + b, xs, b);
-    return { xs, dims: [count, ...this.spatialDims], count };
-  }
-
-  /** Writes tile `t`'s input values into batch entry `b` of `xs` ([B, ...spatial, C]). */
-  gatherTile(t: number, xs: Float32Array, b: number): void {
     const { P, C } = this;
     const [X, Y] = this.shape;
-    const [ox, oy, oz] = this.tiles[t];
-    const pn = this.tileVoxels;
-    for (let c = 0; c < C; c++) {
-      const src = this.padded[c].grid.data;
-      let v = 0;
-      for (let k = 0; k < P[2]; k++) for (let j = 0; j < P[1]; j++) {
-        const row = ox + X * (oy + j + Y * (oz + k));
-        for (let i = 0; i < P[0]; i++, v++) xs[(b * pn + v) * C + c] = src[row + i];
+    const batch = this.tiles.slice(t0, t0 + this.batchSize);
+    const pn = P[0] * P[1] * P[2];
+    const xs = new Float32Array(batch.length * pn * C);
+    batch.forEach(([ox, oy, oz], b) => {
+      for (let c = 0; c < C; c++) {
+        const src = this.padded[c].grid.data;
+        let v = 0;
+        for (let k = 0; k < P[2]; k++) for (let j = 0; j < P[1]; j++) {
+          const row = ox + X * (oy + j + Y * (oz + k));
+          for (let i = 0; i < P[0]; i++, v++) xs[(b * pn + v) * C + c] = src[row + i];
+        }
       }
-    }
+    });
+    return { xs, dims: [batch.length, ...this.spatialDims], count: batch.length };
   }
 
   /** Adds the Gaussian-weighted probabilities `pd` ([B, ...spatial, K]) of the tiles from t0. */
   accumulate(t0: number, pd: Float32Array): void {
-    const count = Math.min(this.batchSize, this.tiles.length - t0);
-    const pn = this.tileVoxels;
-    if (pd.length !== count * pn * this.K) {
-      throw new SegloopError('INVALID_ARGUMENT', `The model returned ${pd.length} values for ${count} tiles of ${pn} voxels x ${this.K} classes.`);
-    }
-    for (let b = 0; b < count; b++) this.accumulateTile(t0 + b, pd, b);
-  }
-
-  /** Adds batch entry `b` of `pd` ([B, ...spatial, K]) as tile `t`'s probabilities. */
-  accumulateTile(t: number, pd: Float32Array, b: number): void {
     const { P, K, sum, wsum, weight } = this;
     const [X, Y] = this.shape;
-    const [ox, oy, oz] = this.tiles[t];
-    const pn = this.tileVoxels;
-    let v = 0;
-    for (let k = 0; k < P[2]; k++) for (let j = 0; j < P[1]; j++) {
-      const row = ox + X * (oy + j + Y * (oz + k));
-      for (let i = 0; i < P[0]; i++, v++) {
-        const w = weight[v];
-        const dst = row + i;
-        wsum[dst] += w;
-        const s = (b * pn + v) * K;
-        for (let c = 0; c < K; c++) sum[dst * K + c] += w * pd[s + c];
-      }
+    const batch = this.tiles.slice(t0, t0 + this.batchSize);
+    const pn = P[0] * P[1] * P[2];
+    if (pd.length !== batch.length * pn * K) {
+      throw new SegloopError('INVALID_ARGUMENT', `The model returned ${pd.length} values for ${batch.length} tiles of ${pn} voxels x ${K} classes.`);
     }
+    batch.forEach(([ox, oy, oz], b) => {
+      let v = 0;
+      for (let k = 0; k < P[2]; k++) for (let j = 0; j < P[1]; j++) {
+        const row = ox + X * (oy + j + Y * (oz + k));
+        for (let i = 0; i < P[0]; i++, v++) {
+          const w = weight[v];
+          const dst = row + i;
+          wsum[dst] += w;
+          const s = (b * pn + v) * K;
+          for (let c = 0; c < K; c++) sum[dst * K + c] += w * pd[s + c];
+        }
+      }
+    });
   }
 
   /** Crops the padding away and normalises by the summed weights. */
@@ -247,71 +210,6 @@ export async function slidingWindowProbabilitiesAsync(probabilities: Probability
     plan.accumulate(t0, await probabilities(xs, dims));
   }
   return plan.finish();
-}
-
-/** Bytes a TilePlan holds for an image of `shape` (padded channels + sums + weights). */
-function planBytes(shape: Vec3, opts: SlidingWindowOptions, channels: number): number {
-  const P = patch3(opts);
-  const n = shape.reduce((a, s, i) => a * Math.max(s, P[i]), 1);
-  return 4 * n * (channels + opts.numClasses + 1);
-}
-
-/** Accumulator memory that the images of one batched group may hold at once (default 256 MB). */
-const GROUP_BYTES = 256 * 2 ** 20;
-
-/**
- * Sliding-window probabilities of several images (one Grid[] each: the flipped copies of one
- * image for TTA, or several images of a pool) through one asynchronous probability function,
- * tiles of different images sharing forward passes (up to `tilesPerPass(opts)` per pass). Small
- * images — one 3D tile per hippocampus crop — otherwise cost one call of a single tile each.
- *
- * Each image is blended exactly as slidingWindowProbabilitiesAsync blends it alone (same tiles,
- * same weights, accumulated in the same tile order); only the batch a tile travels in differs,
- * which changes the probabilities by the engine's float summation order at most (export.test.ts
- * measures it). Images are taken in groups whose accumulators stay under `groupBytes`, so a
- * large volume's eight flips are not all held at once.
- */
-export async function slidingWindowManyAsync(
-  probabilities: ProbabilityFn,
-  jobs: readonly (readonly Grid[])[],
-  opts: SlidingWindowOptions,
-  groupBytes = GROUP_BYTES,
-): Promise<ProbMap[]> {
-  const out: ProbMap[] = [];
-  const perPass = tilesPerPass(opts);
-  let start = 0;
-  while (start < jobs.length) {
-    let end = start + 1;
-    let bytes = planBytes(jobs[start][0]?.shape ?? [1, 1, 1], opts, jobs[start].length);
-    while (end < jobs.length) {
-      const b = planBytes(jobs[end][0]?.shape ?? [1, 1, 1], opts, jobs[end].length);
-      if (bytes + b > groupBytes) break;
-      bytes += b;
-      end++;
-    }
-    const plans = jobs.slice(start, end).map((images) => new TilePlan(images, opts));
-    const queue: [number, number][] = [];
-    plans.forEach((p, pi) => p.tiles.forEach((_, t) => queue.push([pi, t])));
-    const C = plans[0].C;
-    for (const p of plans) {
-      if (p.C !== C) throw new SegloopError('INVALID_ARGUMENT', `Images of one batched pass differ in channels (${C} vs ${p.C}).`);
-    }
-    const pn = plans[0].tileVoxels;
-    const K = plans[0].K;
-    for (let q0 = 0; q0 < queue.length; q0 += perPass) {
-      const batch = queue.slice(q0, q0 + perPass);
-      const xs = new Float32Array(batch.length * pn * C);
-      batch.forEach(([pi, t], b) => plans[pi].gatherTile(t, xs, b));
-      const pd = await probabilities(xs, [batch.length, ...plans[0].spatialDims]);
-      if (pd.length !== batch.length * pn * K) {
-        throw new SegloopError('INVALID_ARGUMENT', `The model returned ${pd.length} values for ${batch.length} tiles of ${pn} voxels x ${K} classes.`);
-      }
-      batch.forEach(([pi, t], b) => plans[pi].accumulateTile(t, pd, b));
-    }
-    for (const p of plans) out.push(p.finish());
-    start = end;
-  }
-  return out;
 }
 
 /** Mirror a probability map along one axis (0 = X, 1 = Y, 2 = Z). */

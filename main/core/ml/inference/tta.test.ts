@@ -3,8 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { Grid } from '../data/layout';
 import { slidingWindowProbabilities, type ForwardFn } from './sliding-window';
-import { ensemblePredict, ensemblePredictAsync, flipSets, meanEntropy, predictFlipped, predictFlipsAsync, ProbAccumulator } from './tta';
-import type { ProbabilityFn } from './sliding-window';
+import { ensemblePredict, flipSets, meanEntropy, predictFlipped, ProbAccumulator } from './tta';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -69,37 +68,6 @@ describe('test-time flips', () => {
     // variance over the 4 members (two values, each twice), averaged over the 2 classes
     const mean = (m1 + m2) / 2;
     expect((ens.variance as Float32Array)[v0]).toBeCloseTo(((m1 - mean) ** 2 + (m2 - mean) ** 2) / 2, 6);
-  });
-
-  it('batched flips (all members\' tiles sharing passes) give the same members as one flip at a time', async () => {
-    const X = 6, Y = 3, Z = 5, a = 0.7;
-    const g = asymmetric([X, Y, Z]);
-    const fwd: ForwardFn = (x) =>
-      tf.tidy(() => {
-        const ramp = tf.mul(tf.reshape(tf.range(0, 8, 1, 'float32'), [1, 1, 8, 1]), a);
-        const l1 = tf.add(x, ramp);
-        return tf.concat([tf.zerosLike(l1), l1], -1);
-      });
-    const passes: number[] = [];
-    const prob: ProbabilityFn = (x, dims) => {
-      passes.push(dims[0]);
-      const p = tf.tidy(() => tf.softmax(fwd(tf.tensor(x, [...dims])), -1));
-      const d = Float32Array.from(p.dataSync() as Float32Array);
-      p.dispose();
-      return Promise.resolve(d);
-    };
-    const opts = { dims: 2 as const, patchSize: [8, 8], numClasses: 2, batchSize: 8 };
-    const sets = flipSets(2);
-    const many = await predictFlipsAsync(prob, [g], opts, sets);
-    // 4 flips x 5 slices = 20 tiles in passes of 8 (one flip at a time: 4 passes of 5).
-    expect(passes).toEqual([8, 8, 4]);
-    sets.forEach((s, m) => {
-      const one = predictFlipped(fwd, [g], opts, s);
-      for (let i = 0; i < one.data.length; i++) expect(many[m].data[i]).toBeCloseTo(one.data[i], 6);
-    });
-    const ens = await ensemblePredictAsync([{ probabilities: prob, opts }], [g], true);
-    const ref = ensemblePredict([{ forward: fwd, opts }], [g], true);
-    for (let i = 0; i < ref.mean.data.length; i++) expect(ens.mean.data[i]).toBeCloseTo(ref.mean.data[i], 6);
   });
 
   it('averages an ensemble of models and reports entropy', () => {

@@ -5,7 +5,7 @@
 // all 2^axes combinations, identity included.
 import { flipGrid } from '../data/augment';
 import type { Grid } from '../data/layout';
-import { flipProbMap, slidingWindowManyAsync, slidingWindowProbabilities, slidingWindowProbabilitiesAsync, type ForwardFn, type ProbabilityFn, type ProbMap, type SlidingWindowOptions } from './sliding-window';
+import { flipProbMap, slidingWindowProbabilities, slidingWindowProbabilitiesAsync, type ForwardFn, type ProbabilityFn, type ProbMap, type SlidingWindowOptions } from './sliding-window';
 
 export type FlipSet = readonly (0 | 1 | 2)[];
 
@@ -32,30 +32,6 @@ export async function predictFlippedAsync(probabilities: ProbabilityFn, images: 
   let p = await slidingWindowProbabilitiesAsync(probabilities, imgs, opts);
   for (const a of [...flips].reverse()) p = flipProbMap(p, a);
   return p;
-}
-
-/** The images with `flips` mirrored (the input of one TTA member). */
-export function flippedImages(images: readonly Grid[], flips: FlipSet): Grid[] {
-  let imgs = [...images];
-  for (const a of flips) imgs = imgs.map((g) => flipGrid(g, a));
-  return imgs;
-}
-
-/** A member's probability map (computed on the flipped images) back in the original orientation. */
-export function unflipProbMap(p: ProbMap, flips: FlipSet): ProbMap {
-  let out = p;
-  for (const a of [...flips].reverse()) out = flipProbMap(out, a);
-  return out;
-}
-
-/**
- * Several members at once (predictFlippedAsync for each flip set), their tiles sharing forward
- * passes (slidingWindowManyAsync): the 8 flips of a 3D image that fits one tile go through
- * the engine as one batch instead of eight calls. Same members, same order.
- */
-export async function predictFlipsAsync(probabilities: ProbabilityFn, images: readonly Grid[], opts: SlidingWindowOptions, flipList: readonly FlipSet[]): Promise<ProbMap[]> {
-  const maps = await slidingWindowManyAsync(probabilities, flipList.map((f) => flippedImages(images, f)), opts);
-  return maps.map((p, i) => unflipProbMap(p, flipList[i]));
 }
 
 export interface EnsembleResult {
@@ -122,7 +98,7 @@ export function ensemblePredict(
   return acc.result();
 }
 
-/** ensemblePredict through asynchronous probability functions (one per model); a model's flips share forward passes. */
+/** ensemblePredict through asynchronous probability functions (one per model). */
 export async function ensemblePredictAsync(
   members: readonly { probabilities: ProbabilityFn; opts: SlidingWindowOptions }[],
   images: readonly Grid[],
@@ -130,7 +106,7 @@ export async function ensemblePredictAsync(
 ): Promise<EnsembleResult> {
   const acc = new ProbAccumulator();
   for (const m of members) {
-    for (const p of await predictFlipsAsync(m.probabilities, images, m.opts, tta ? flipSets(m.opts.dims) : [[]])) acc.add(p);
+    for (const flips of tta ? flipSets(m.opts.dims) : [[] as FlipSet]) acc.add(await predictFlippedAsync(m.probabilities, images, m.opts, flips));
   }
   return acc.result();
 }

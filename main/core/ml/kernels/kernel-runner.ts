@@ -70,15 +70,12 @@ export function free(backend: KernelBackend, ...ts: (TensorInfo | undefined)[]):
   for (const t of ts) if (t) backend.disposeData(t.dataId);
 }
 
-/**
- * Allocate a float32 output and return it with a writable view (zero-filled unless `zero` is
- * false: a kernel that writes every element skips that pass; on cpu it is always zeros).
- */
-export function allocOutput(backend: KernelBackend, shape: number[], zero = true): { info: TensorInfo; values: Float32Array } {
+/** Allocate a float32 output and return it with a writable view (zero-filled). */
+export function allocOutput(backend: KernelBackend, shape: number[]): { info: TensorInfo; values: Float32Array } {
   if (isWasm(backend)) {
     const info = backend.makeOutput(shape, 'float32');
     const values = backend.typedArrayFromHeap(info);
-    if (zero) values.fill(0);
+    values.fill(0);
     return { info, values };
   }
   const cpu = backend as CpuLikeBackend;

@@ -18,17 +18,10 @@ import type { Conv3DGeometry } from './conv3d';
 
 /** What native/conv3d/src/conv3d.cc exports. Buffers are checked against the geometry there. */
 interface Addon {
-  /** bias (optional, [co]) is added to every output row (tfjs' FusedConv2D). */
-  forward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array, threads: number, bias?: Float32Array | null): void;
+  forward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array, threads: number): void;
   filterGrad(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: Int32Array, threads: number): void;
   inputGrad(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array, threads: number): void;
   blasInfo(): string;
-  /** forward takes the bias argument (builds before the 2D path lack it). */
-  forwardBias?: boolean;
-  /** Element-wise kernels of native-ops.ts (absent in builds before them). */
-  normForward?(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xhat: Float32Array, invStd: Float32Array, dims: Int32Array, epsilon: number, threads: number): void;
-  normBackward?(dy: Float32Array, xhat: Float32Array, invStd: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dims: Int32Array, threads: number): void;
-  leakyReluGrad?(dy: Float32Array, x: Float32Array, dx: Float32Array, alpha: number, threads: number): void;
 }
 
 export interface NativeConvStatus {
@@ -51,10 +44,6 @@ function candidates(): string[] {
   const out: string[] = [];
   const env = process.env.SEGLOOP_NATIVE_CONV_PATH;
   if (env) out.push(path.resolve(env));
-  // A packaged app carries it in its resources folder (electron-builder.yml extraResources, staged by
-  // scripts/dist.mjs); Electron's main and utility processes set process.resourcesPath.
-  const resources = (process as { resourcesPath?: string }).resourcesPath;
-  if (resources) out.push(path.join(resources, NATIVE_ADDON_RELATIVE));
   // This module sits in main/core/ml/kernels (sources) or out/main (bundle): walk up to the root.
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
@@ -108,12 +97,6 @@ function active(): Addon | null {
   return enabled && addon ? addon : null;
 }
 
-/** The addon when loaded and switched on (native-conv2d.ts serves 2D convolutions from it). */
-export function activeNativeConv(): Addon | null {
-  if (!status) loadNativeConv();
-  return active();
-}
-
 export function nativeConvThreads(): number {
   const env = Number(process.env.SEGLOOP_NATIVE_THREADS);
   if (Number.isInteger(env) && env > 0) return env;
@@ -143,17 +126,17 @@ export function nativeGeometry(xShape: readonly number[], filterShape: readonly 
   ]);
 }
 
-export interface WasmHeapBackend extends KernelBackend {
+interface WasmHeapBackend extends KernelBackend {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 }
 
-export function isWasmHeap(b: KernelBackend): b is WasmHeapBackend {
+function isWasmHeap(b: KernelBackend): b is WasmHeapBackend {
   return typeof (b as Partial<WasmHeapBackend>).typedArrayFromHeap === 'function';
 }
 
 /** An output the addon overwrites entirely (no zero fill on wasm). */
-export function nativeOutput(backend: KernelBackend, shape: number[]): { info: TensorInfo; values: () => Float32Array } {
+function output(backend: KernelBackend, shape: number[]): { info: TensorInfo; values: () => Float32Array } {
   if (isWasmHeap(backend)) {
     const info = backend.makeOutput(shape, 'float32');
     return { info, values: () => backend.typedArrayFromHeap(info) };
@@ -162,16 +145,16 @@ export function nativeOutput(backend: KernelBackend, shape: number[]): { info: T
   return { info: o.info, values: () => o.values };
 }
 
-export function allFloat32(ts: TensorInfo[]): boolean {
+function float32(ts: TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32');
 }
 
 /** Conv3D forward on the addon, or null (not loaded / switched off / unsupported geometry). */
 export function nativeConv3dForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, g: Conv3DGeometry): TensorInfo | null {
   const a = active();
-  const geo = a && allFloat32([x, filter]) ? nativeGeometry(x.shape, filter.shape, g) : null;
+  const geo = a && float32([x, filter]) ? nativeGeometry(x.shape, filter.shape, g) : null;
   if (!a || !geo) return null;
-  const out = nativeOutput(backend, [geo[0], geo[15], geo[16], geo[17], geo[8]]);
+  const out = output(backend, [geo[0], geo[15], geo[16], geo[17], geo[8]]);
   // Views after the allocation: a heap growth detaches older ones.
   a.forward(viewValues(backend, x), viewValues(backend, filter), out.values(), geo, nativeConvThreads());
   return out.info;
@@ -181,9 +164,9 @@ export function nativeConv3dFilterGrad(
   backend: KernelBackend, x: TensorInfo, dy: TensorInfo, filterShape: number[], g: Conv3DGeometry,
 ): TensorInfo | null {
   const a = active();
-  const geo = a && allFloat32([x, dy]) ? nativeGeometry(x.shape, filterShape, g) : null;
+  const geo = a && float32([x, dy]) ? nativeGeometry(x.shape, filterShape, g) : null;
   if (!a || !geo || sizeOf(dy.shape) !== geo[0] * geo[15] * geo[16] * geo[17] * geo[8]) return null;
-  const out = nativeOutput(backend, [...filterShape]);
+  const out = output(backend, [...filterShape]);
   a.filterGrad(viewValues(backend, x), viewValues(backend, dy), out.values(), geo, nativeConvThreads());
   return out.info;
 }
@@ -192,9 +175,9 @@ export function nativeConv3dInputGrad(
   backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, inputShape: number[], g: Conv3DGeometry,
 ): TensorInfo | null {
   const a = active();
-  const geo = a && allFloat32([dy, filter]) ? nativeGeometry(inputShape, filter.shape, g) : null;
+  const geo = a && float32([dy, filter]) ? nativeGeometry(inputShape, filter.shape, g) : null;
   if (!a || !geo || sizeOf(dy.shape) !== geo[0] * geo[15] * geo[16] * geo[17] * geo[8]) return null;
-  const out = nativeOutput(backend, [...inputShape]);
+  const out = output(backend, [...inputShape]);
   a.inputGrad(viewValues(backend, dy), viewValues(backend, filter), out.values(), geo, nativeConvThreads());
   return out.info;
 }

@@ -13,7 +13,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { allocOutput, viewValues } from './kernel-runner';
-import { nativeNormBackward, nativeNormForward } from './native-ops';
 
 export const NORM_FORWARD = 'SegloopNormForward';
 export const NORM_BACKWARD = 'SegloopNormBackward';
@@ -27,9 +26,6 @@ function groupsOf(shape: readonly number[], perSample: boolean): { G: number; S:
 
 function forward(backend: KernelBackend, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, perSample: boolean, eps: number): TensorInfo[] {
   const { G, S, C } = groupsOf(x.shape, perSample);
-  // The same arithmetic on the native addon (native-ops.ts), threaded, when it is active on wasm.
-  const native = nativeNormForward(backend, x, gamma, beta, G, S, C, eps);
-  if (native) return native;
   const y = allocOutput(backend, [...x.shape]).info;
   const xh = allocOutput(backend, [...x.shape]).info;
   const inv = allocOutput(backend, [G, C]).info;
@@ -73,8 +69,6 @@ function forward(backend: KernelBackend, x: TensorInfo, gamma: TensorInfo, beta:
 
 function backward(backend: KernelBackend, dy: TensorInfo, xh: TensorInfo, inv: TensorInfo, gamma: TensorInfo, perSample: boolean): TensorInfo[] {
   const { G, S, C } = groupsOf(dy.shape, perSample);
-  const native = nativeNormBackward(backend, dy, xh, inv, gamma, G, S, C);
-  if (native) return native;
   const dx = allocOutput(backend, [...dy.shape]).info;
   const dg = allocOutput(backend, [C]).info;
   const db = allocOutput(backend, [C]).info;

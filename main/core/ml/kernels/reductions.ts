@@ -23,53 +23,21 @@ export function fastSlice(backend: KernelBackend, x: TensorInfo, begin: number[]
       siz.push(size[i]);
     }
   }
-  const { info, values: out } = allocOutput(backend, size, false); // every element written below
+  const { info, values: out } = allocOutput(backend, size);
   const src = viewValues(backend, x);
   const rank = shp.length;
   const run = siz[rank - 1];
   const strides = util.computeStrides(shp);
   const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
   const total = out.length;
-  // Short runs (a channel slice of NHWC: 16-128 floats) are copied element by element: a
-  // subarray() view per run costs more than the copy itself.
-  const short = run < SHORT_RUN;
   for (let o = 0; o < total; o += run) {
     let off = beg[rank - 1];
     for (let i = 0; i < rank - 1; i++) off += (beg[i] + idx[i]) * strides[i];
-    if (short) for (let k = 0; k < run; k++) out[o + k] = src[off + k];
-    else out.set(src.subarray(off, off + run), o);
+    out.set(src.subarray(off, off + run), o);
     for (let i = rank - 2; i >= 0; i--) {
       if (++idx[i] < siz[i]) break;
       idx[i] = 0;
     }
-  }
-  return info;
-}
-
-const SHORT_RUN = 256;
-
-/**
- * Concat of float32 tensors along `axis` (the U-Net's skip concat along channels). The stock wasm
- * kernel copies each (row, input) run with subarray() + set(), i.e. allocates a view per pixel and
- * input when the axis is the channel axis; here short runs are element loops.
- */
-export function fastConcat(backend: KernelBackend, inputs: TensorInfo[], axis: number, outShape: number[]): TensorInfo | null {
-  if (inputs.length < 2 || inputs.some((t) => t.dtype !== 'float32')) return null;
-  const rows = inputs[0].shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = inputs.map((t) => t.shape.slice(axis).reduce((a, b) => a * b, 1));
-  const rowOut = inner.reduce((a, b) => a + b, 0);
-  const { info, values: out } = allocOutput(backend, outShape, false); // every element written below
-  const srcs = inputs.map((t) => viewValues(backend, t));
-  let col = 0;
-  for (let i = 0; i < srcs.length; i++) {
-    const src = srcs[i];
-    const n = inner[i];
-    if (n < SHORT_RUN) {
-      for (let r = 0, so = 0, oo = col; r < rows; r++, so += n, oo += rowOut) for (let k = 0; k < n; k++) out[oo + k] = src[so + k];
-    } else {
-      for (let r = 0; r < rows; r++) out.set(src.subarray(r * n, (r + 1) * n), r * rowOut + col);
-    }
-    col += n;
   }
   return info;
 }

@@ -4,44 +4,29 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's node bundle ships no gradients; tfjs-layers' bundle registers them all (global registry).
 import '@tensorflow/tfjs-layers';
 import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { KernelRunner, sizeOf } from './kernel-runner';
+import { KernelRunner } from './kernel-runner';
 import { conv2dFilterGrad, conv2dGeometry, conv2dInputGrad } from './conv2d-grads';
 import { conv3dFilterGrad, conv3dForward, conv3dGeometry, conv3dInputGrad } from './conv3d';
-import { fastConcat, fastReduce, fastSlice } from './reductions';
+import { fastReduce, fastSlice } from './reductions';
 import { registerFusedNorm } from './norm-fused';
 import { loadNativeConv, nativeConv3dFilterGrad, nativeConv3dForward, nativeConv3dInputGrad } from './native-conv3d';
 import { util } from '@tensorflow/tfjs-core';
 import { maxPool2dGrad, maxPool3dForward, maxPool3dGrad } from './max-pool';
-import { nativeConv2dFilterGrad, nativeConv2dForward, nativeConv2dInputGrad } from './native-conv2d';
-import { LEAKY_RELU_GRAD, nativeOpsActive, registerNativeOps } from './native-ops';
 
 type Inputs = Record<string, TensorInfo>;
 type Impl = (r: KernelRunner, backend: KernelBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | null;
 
 function checkedInputs(name: string, inputs: NamedTensorInfoMap, keys: string[]): Inputs {
-  // Concat takes a list (numeric keys), passed through as is.
-  if (name === 'Concat') return { ...inputs } as Inputs;
   const out: Inputs = {};
   for (const k of keys) {
     const t = inputs[k];
     if (!t) throw new Error(`${name}: missing input ${k}`);
     out[k] = t;
   }
-  for (const k of OPTIONAL_INPUTS[name] ?? []) {
-    const t = inputs[k];
-    if (t) out[k] = t;
-  }
   return out;
 }
 
-const OPTIONAL_INPUTS: Record<string, string[]> = {
-  FusedConv2D: ['bias', 'preluActivationWeights'],
-};
-
 const INPUT_NAMES: Record<string, string[]> = {
-  Conv2D: ['x', 'filter'],
-  FusedConv2D: ['x', 'filter'],
-  Concat: [],
   Conv2DBackpropFilter: ['x', 'dy'],
   Conv2DBackpropInput: ['dy', 'filter'],
   Conv3D: ['x', 'filter'],
@@ -68,26 +53,13 @@ function channelsLast(attrs: NamedAttrMap): boolean {
 }
 
 const IMPLS: Record<string, Impl> = {
-  // 2D convolutions: the native addon (native-conv2d.ts) when built and enabled, else XNNPACK's
-  // Conv2D (stock) and our compositions of it for the gradients (conv2d-grads.ts).
-  Conv2D: (_r, b, { x, filter }, attrs) =>
-    channelsLast(attrs) && dilationsAreOne(attrs) ? nativeConv2dForward(b, x, filter, null, conv2dGeometry(attrs)) : null,
-  FusedConv2D: (_r, b, { x, filter, bias, preluActivationWeights }, attrs) => {
-    const linear = attrs.activation == null || attrs.activation === 'linear';
-    if (!channelsLast(attrs) || !dilationsAreOne(attrs) || !linear || preluActivationWeights) return null;
-    return nativeConv2dForward(b, x, filter, bias ?? null, conv2dGeometry(attrs));
-  },
   Conv2DBackpropFilter: (r, b, { x, dy }, attrs) => {
     if (!channelsLast(attrs) || typeof attrs.pad === 'number') return null;
-    const filterShape = attrs.filterShape as [number, number, number, number];
-    return nativeConv2dFilterGrad(b, x, dy, filterShape, conv2dGeometry(attrs)) ??
-      conv2dFilterGrad(r, b, x, dy, filterShape, conv2dGeometry(attrs));
+    return conv2dFilterGrad(r, b, x, dy, attrs.filterShape as [number, number, number, number], conv2dGeometry(attrs));
   },
   Conv2DBackpropInput: (r, b, { dy, filter }, attrs) => {
     if (!channelsLast(attrs) || typeof attrs.pad === 'number') return null;
-    const inputShape = attrs.inputShape as [number, number, number, number];
-    return nativeConv2dInputGrad(b, dy, filter, inputShape, conv2dGeometry(attrs)) ??
-      conv2dInputGrad(r, b, dy, filter, inputShape, conv2dGeometry(attrs));
+    return conv2dInputGrad(r, b, dy, filter, attrs.inputShape as [number, number, number, number], conv2dGeometry(attrs));
   },
   Conv3D: (r, b, { x, filter }, attrs) => {
     if (!channelsLast(attrs) || !dilationsAreOne(attrs)) return null;
@@ -106,14 +78,6 @@ const IMPLS: Record<string, Impl> = {
     return fastSlice(b, x, begin, size);
   },
   Sum: (_r, b, { x }, attrs) => fastReduce(b, x, attrs, false),
-  // The skip concat along channels (stock wasm: a subarray() view per pixel and input).
-  Concat: (_r, b, inputs, attrs) => {
-    const ts = Object.values(inputs).filter((t) => sizeOf(t.shape) > 0);
-    if (ts.length < 2) return null;
-    const axis = util.parseAxisParam(attrs.axis as number, ts[0].shape)[0];
-    tf.backend_util.assertParamsConsistent(ts.map((t) => t.shape), axis);
-    return fastConcat(b, ts, axis, tf.backend_util.computeOutShape(ts.map((t) => t.shape), axis));
-  },
   Mean: (_r, b, { x }, attrs) => fastReduce(b, x, attrs, true),
   // The gradient of concat: the stock wasm SplitV slices through the per-element rank-5 path.
   SplitV: (_r, b, { x }, attrs) => {
@@ -148,11 +112,7 @@ const registered = new Set<string>();
 function convPathNote(backendName: string): string[] {
   if (backendName !== 'wasm') return [];
   const s = loadNativeConv();
-  const conv2d = !s.loaded ? `Conv2D+grads: wasm (${s.reason})`
-    : process.env.SEGLOOP_NATIVE_CONV2D === '0' ? 'Conv2D+grads: wasm (native 2D path disabled: SEGLOOP_NATIVE_CONV2D=0)'
-      : `Conv2D+grads: ${s.reason}`;
-  const ops = nativeOpsActive() ? [`norm+${LEAKY_RELU_GRAD}: native addon`] : [];
-  return [s.loaded ? `Conv3D+grads: ${s.reason}` : `Conv3D+grads: wasm (${s.reason})`, conv2d, ...ops];
+  return [s.loaded ? `Conv3D+grads: ${s.reason}` : `Conv3D+grads: wasm (${s.reason})`];
 }
 
 export function registerOurKernels(backendName: string): string[] {
@@ -179,7 +139,6 @@ export function registerOurKernels(backendName: string): string[] {
     });
   }
   registerMissingGradients();
-  if (backendName === 'wasm') registerNativeOps();
   registered.add(backendName);
   return [...names, ...registerFusedNorm(backendName), ...convPathNote(backendName)];
 }

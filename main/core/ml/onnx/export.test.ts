@@ -24,9 +24,8 @@ import { readNifti } from '../../imaging/nifti';
 import { initBackend } from '../backend';
 import { preprocessCase } from '../data/preprocess';
 import { createRng } from '../data/prng';
-import { activationValuesPerVoxel, createEngine, maxBatchVoxelsFor, onnxEngine } from '../inference/engine';
-import { slidingWindowProbabilities, slidingWindowProbabilitiesAsync, tileCount, tilesPerPass, type ProbabilityFn, type ProbMap, type SlidingWindowOptions } from '../inference/sliding-window';
-import { flipSets, predictFlippedAsync, predictFlipsAsync } from '../inference/tta';
+import { createEngine, onnxEngine } from '../inference/engine';
+import { slidingWindowProbabilities, slidingWindowProbabilitiesAsync, type ProbMap, type SlidingWindowOptions } from '../inference/sliding-window';
 import { createModel, type UNetConfig } from '../models';
 import { exportToOnnx, permute } from './export';
 import { loadOnnxRuntime } from './ort-runner';
@@ -133,71 +132,6 @@ describe('ONNX export vs tfjs on a real hippocampus image', () => {
       model.dispose();
     }, 900_000);
   }
-});
-
-// Batching (engine.ts memory bound, slidingWindowManyAsync): several tiles and all TTA flips of
-// an image per onnxruntime call must give the probabilities of one tile per call. The blending
-// is the same code; what can differ is onnxruntime's summation order for another batch size
-// (its convolutions block the batch differently), so the tolerance is the export test's 1e-4.
-describe('batched onnxruntime passes vs one tile per call on a real hippocampus image', () => {
-  const BATCH_CASES: { name: string; options: Partial<UNetConfig>; patch: number[] }[] = [
-    // 3D, 8 tiles per image x 8 flips = 64 tiles.
-    { name: 'resunet', options: { dims: 3, depth: 3, baseWidth: 4, numClasses: 3, upsample: 'nearest' }, patch: [24, 32, 24] },
-    // 2D, 35 slices x 4 flips = 140 slices (previous default: 16 per call, one flip at a time).
-    { name: 'unet2d', options: { depth: 4, baseWidth: 8, numClasses: 3 }, patch: [48, 64] },
-  ];
-  for (const c of BATCH_CASES) {
-    it(`${c.name}: TTA softmax, flips and tiles batched up to the memory bound, equal within ${TOL}`, async () => {
-      const model = seededModel(c.name, c.options);
-      const img = await readNifti(IMAGE);
-      const pre = preprocessCase([img], null, { targetSpacing: [1, 1, 1], normalisation: { kind: 'zscore', clipPercentiles: [0.5, 99.5], region: 'whole' }, numClasses: 3 });
-      const engine = await onnxEngine(model);
-      let calls = 0;
-      const counted: ProbabilityFn = (x, d) => {
-        calls++;
-        return engine.probabilities(x, d);
-      };
-      const base: SlidingWindowOptions = { dims: c.patch.length as 2 | 3, patchSize: c.patch, numClasses: 3, overlap: 0.5 };
-      const sets = flipSets(base.dims);
-      const one: ProbMap[] = [];
-      for (const f of sets) one.push(await predictFlippedAsync(counted, pre.images, { ...base, batchSize: 1 }, f));
-      const oneCalls = calls;
-      calls = 0;
-      expect(engine.maxBatchVoxels).not.toBeNull();
-      const bopts = { ...base, maxBatchVoxels: engine.maxBatchVoxels ?? undefined };
-      const batched = await predictFlipsAsync(counted, pre.images, bopts, sets);
-      const perPass = tilesPerPass(bopts);
-      const total = tileCount(pre.images[0].shape, base) * sets.length;
-      await engine.dispose();
-      expect(oneCalls).toBe(total);
-      expect(perPass).toBeGreaterThan(1);
-      expect(calls).toBe(Math.ceil(total / perPass));
-      let worst = 0;
-      for (let m = 0; m < sets.length; m++) {
-        const r = compare(one[m], batched[m]);
-        worst = Math.max(worst, r.maxDiff);
-        expect(r.maxDiff).toBeLessThan(TOL);
-        expect(r.disagreeAboveMargin).toBe(0);
-      }
-      console.log(`${c.name}: ${total} tiles (${sets.length} flips) in ${calls} onnxruntime calls of <= ${perPass} vs ${oneCalls} calls of 1: max |Δ softmax| = ${worst.toExponential(2)}`);
-      model.dispose();
-    }, 900_000);
-  }
-
-  it('the memory bound counts every layer output: equals the sizes tfjs itself produces', () => {
-    const { model } = createModel('attention-unet', { dims: 3, depth: 3, baseWidth: 4, numClasses: 3 }, { seed: 2 });
-    // Reference: run the model with every layer as an output and add up the real tensors.
-    const probe = tfl.model({ inputs: model.inputs, outputs: model.layers.slice(1).map((l) => l.output as tfl.SymbolicTensor) });
-    const x = tf.zeros([1, 16, 16, 16, 1]);
-    const outs = probe.predict(x) as tf.Tensor[];
-    const values = outs.reduce((n, t) => n + t.size, x.size);
-    tf.dispose([x, ...outs]);
-    expect(activationValuesPerVoxel(model)).toBeCloseTo(values / 16 ** 3, 9);
-    const v = maxBatchVoxelsFor(model, 64) as number;
-    expect(v).toBe(Math.floor((64 * 2 ** 20) / (4 * (values / 16 ** 3))));
-    expect(maxBatchVoxelsFor(model, 128)).toBeGreaterThanOrEqual(2 * v);
-    model.dispose();
-  });
 });
 
 describe('export errors and fallback', () => {

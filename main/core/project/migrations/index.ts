@@ -5,12 +5,11 @@ import { SegloopError } from '../../../../shared/errors';
 import { migration001 } from './001-initial';
 import { migration002 } from './002-labelled-classes';
 import { migration003 } from './003-segment-statuses';
-import { migration004 } from './004-step-timings';
 import type { Migration } from './migration';
 
 export type { Migration } from './migration';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
 export interface MigrationResult {

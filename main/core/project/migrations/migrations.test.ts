@@ -45,15 +45,15 @@ describe('migrations', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     const store = await ProjectStore.create(tmpDir(), { name: 'fresh' });
     expect(store.database.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
-    expect(store.migration.applied).toEqual(['001-initial', '002-labelled-classes', '003-segment-statuses', '004-step-timings']);
+    expect(store.migration.applied).toEqual(['001-initial', '002-labelled-classes', '003-segment-statuses']);
     store.close();
   });
 
   it('upgrades a version-1 project in place, keeping its data, to the same schema as a new project', async () => {
     const dir = v1Project();
     const store = await ProjectStore.open(dir, { recover: false });
-    expect(store.migration).toEqual({ from: 1, to: 4, applied: ['002-labelled-classes', '003-segment-statuses', '004-step-timings'] });
-    expect(store.database.pragma('user_version', { simple: true })).toBe(4);
+    expect(store.migration).toEqual({ from: 1, to: 3, applied: ['002-labelled-classes', '003-segment-statuses'] });
+    expect(store.database.pragma('user_version', { simple: true })).toBe(3);
 
     // Data survived, and the new column means "all classes" for old labels.
     expect(store.name).toBe('Old hippocampus project');
@@ -66,7 +66,7 @@ describe('migrations', () => {
     // The upgrade is in the audit log, after the old entries.
     const audit = store.audit.list();
     expect(audit.map((a) => a.action)).toEqual(['project.create', 'project.migrate']);
-    expect(audit[1].details).toEqual({ from: 1, to: 4, applied: ['002-labelled-classes', '003-segment-statuses', '004-step-timings'] });
+    expect(audit[1].details).toEqual({ from: 1, to: 3, applied: ['002-labelled-classes', '003-segment-statuses'] });
 
     // Triggers carried over and still hold on the upgraded table.
     expect(() => store.database.prepare('UPDATE label_versions SET author = ? WHERE id = 1').run('mallory')).toThrow(/immutable/);
@@ -107,40 +107,14 @@ describe('migrations', () => {
   it('rolls back every pending migration when one fails', () => {
     const dir = v1Project();
     const db = new Database(path.join(dir, 'project.db'));
-    const addsTable: Migration = { version: MIGRATIONS.length + 1, name: 'adds-table', up: (d) => d.exec('CREATE TABLE extra (id INTEGER PRIMARY KEY)') };
-    const fails: Migration = { version: MIGRATIONS.length + 2, name: 'fails', up: (d) => d.exec('ALTER TABLE no_such_table ADD COLUMN x TEXT') };
+    const addsTable: Migration = { version: 4, name: 'adds-table', up: (d) => d.exec('CREATE TABLE extra (id INTEGER PRIMARY KEY)') };
+    const fails: Migration = { version: 5, name: 'fails', up: (d) => d.exec('ALTER TABLE no_such_table ADD COLUMN x TEXT') };
     expect(() => migrate(db, 'project.db', [...MIGRATIONS, addsTable, fails])).toThrow(/no_such_table/);
     expect(db.pragma('user_version', { simple: true })).toBe(1);
     const cols = (db.pragma('table_info(label_versions)') as { name: string }[]).map((c) => c.name);
     expect(cols).not.toContain('labelled_classes');
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'extra'").get()).toBeUndefined();
     db.close();
-  });
-
-  it('004: step timings are append-only and keep an upgraded project\'s runs as they were', async () => {
-    const dir = v1Project();
-    const store = await ProjectStore.open(dir, { recover: false });
-    const db = store.database;
-    const runsBefore = db.prepare('SELECT * FROM training_runs ORDER BY id').all();
-    expect(db.prepare('SELECT count(*) AS n FROM training_step_timings').get()).toEqual({ n: 0 });
-    const run = store.trainingRuns.create({ config: {}, dataSnapshot: { labelVersionIds: [] } });
-    const t = {
-      epoch: 1, dims: 3 as const, patchSize: [40, 56, 40], batchSize: 2, baseWidth: 16, depth: 4, threads: 2, backend: 'wasm', nativeConv: true, steps: 50,
-      firstStepSeconds: 4.1, medianStepSeconds: 1.2, meanStepSeconds: 1.3, coresUsed: 1.4, loadAverage: 0.8, cores: 2, machine: 'test cpu x 2',
-    };
-    const row = store.trainingRuns.recordStepTiming(run.id, t);
-    expect(row).toMatchObject({ ...t, trainingRunId: run.id });
-    expect(store.trainingRuns.stepTimings(run.id)).toEqual([row]);
-    // A second record of the same epoch is refused; the first stays as it was.
-    expect(() => store.trainingRuns.recordStepTiming(run.id, { ...t, medianStepSeconds: 9 })).toThrow(/never rewritten/);
-    expect(() => db.prepare('UPDATE training_step_timings SET median_step_seconds = 9').run()).toThrow(/append-only/);
-    expect(() => db.prepare('DELETE FROM training_step_timings').run()).toThrow(/append-only/);
-    expect(() => store.trainingRuns.recordStepTiming(run.id + 99, t)).toThrow(/does not exist/);
-    expect(() => store.trainingRuns.recordStepTiming(run.id, { ...t, epoch: 2, medianStepSeconds: 0 })).toThrow(/CHECK/);
-    expect(store.trainingRuns.stepTimings()).toEqual([row]);
-    // The runs that were there before the upgrade are untouched.
-    expect(db.prepare('SELECT * FROM training_runs WHERE id <> ? ORDER BY id').all(run.id)).toEqual(runsBefore);
-    store.close();
   });
 
   it('rejects a migration list with a gap', () => {

@@ -1,5 +1,5 @@
 // Chart options of the Training screen: training loss and validation Dice per class, per epoch.
-import type { EpochPoint, ProposedPlanView, StepTimingView } from '../../../../shared/training-schema';
+import type { EpochPoint } from '../../../../shared/training-schema';
 import type { ChartOption } from '../../ui/echarts';
 
 export function lossOption(points: readonly EpochPoint[]): ChartOption {
@@ -111,28 +111,4 @@ export function parseProgressMessage(message: string): LiveProgress {
     warning,
     text: rest.join(' · '),
   };
-}
-
-/** The plan in one line: architecture, patch, batch, depth and width, target spacing. */
-export function proposedSummary(p: ProposedPlanView): string {
-  const spacing = p.targetSpacing.map((t) => (t >= 1 ? t.toFixed(2) : t.toPrecision(3))).join(' × ');
-  return `${p.architecture} (${p.dims.toUpperCase()}) · patch ${p.patchSize.join('×')} · batch ${p.batchSize} · depth ${p.depth}, width ${p.baseWidth} · spacing ${spacing} mm`;
-}
-
-/** What a plan's step time is based on, in two words (the badge beside the plan). */
-export function stepSourceLabel(p: ProposedPlanView): string {
-  if (!p.step) return 'GPU: no CPU estimate';
-  const s = formatStep(p.step.seconds);
-  return p.step.source === 'measured' ? `${s}/step measured (run ${p.step.runId})` : p.step.source === 'scaled' ? `~${s}/step scaled from run ${p.step.runId}` : `~${s}/step estimated`;
-}
-
-/** What a run's steps measured, for its detail. */
-export function describeMeasured(m: StepTimingView): string {
-  const range = m.steps > 1 ? `median of steps 2–${m.steps}` : 'one step';
-  return (
-    `${formatStep(m.medianStepSeconds)} per step (${range} of epoch ${m.epoch}; mean ${formatStep(m.meanStepSeconds)}, first ${formatStep(m.firstStepSeconds)}) ` +
-    `of ${m.batchSize} × ${m.patchSize.join('×')}, width ${m.baseWidth}, depth ${m.depth} · ${m.threads} thread${m.threads === 1 ? '' : 's'}, ${m.backend}, ` +
-    `${m.nativeConv ? 'native convolutions' : 'wasm convolutions'} · ${m.coresUsed.toFixed(2)} cores busy, load ${m.loadAverage.toFixed(1)} on ${m.cores} cores` +
-    (m.loadAverage > m.cores ? ' (machine busy: slower than quiet)' : '')
-  );
 }
